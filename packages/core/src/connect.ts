@@ -1,0 +1,133 @@
+import { SseError, SseTypeError } from './errors.js';
+import type { Hub } from './hub.js';
+import {
+  createStream,
+  type ResolvedStreamOptions,
+  resolveStreamOptions,
+  type SseRequest,
+  type SseResponse,
+  type SseStream,
+  type StreamOptions,
+} from './stream.js';
+import { assertClientId, describe, functionOption, normalizeTopics } from './validate.js';
+
+/**
+ * Options of an SSE route, shared by the Express middleware and the Fastify plugin. `Req` is the framework's
+ * request type, so `clientId(req)` sees `req.user`, `req.params` and friends.
+ */
+export interface ConnectOptions<Req = SseRequest> extends StreamOptions {
+  /** The hub this route's connections join. Adapters default to their own shared hub. */
+  hub?: Hub;
+  /**
+   * The connection's client id, from the app's own authentication (never trust a raw query parameter for this).
+   * `undefined` for an anonymous connection. A malformed id (empty, too long, control characters, not a string) is
+   * answered 400 before the stream opens.
+   */
+  clientId?: (req: Req) => string | undefined | null | Promise<string | undefined | null>;
+  /** Topics to subscribe at connect; the place to authorize them. Malformed topics are answered 400. */
+  topics?: (req: Req) => Iterable<string> | undefined | null | Promise<Iterable<string> | undefined | null>;
+}
+
+/** Route options after validation: adapters resolve them once, when the route is set up. */
+export interface ResolvedConnectOptions<Req = SseRequest> {
+  readonly hub: Hub | undefined;
+  readonly clientId: ConnectOptions<Req>['clientId'];
+  readonly topics: ConnectOptions<Req>['topics'];
+  readonly stream: ResolvedStreamOptions;
+}
+
+const ROUTE_KEYS = ['hub', 'clientId', 'topics'] as const;
+
+/**
+ * Validates route options once. Unknown keys, bad durations or sizes and non-function callbacks throw here, when
+ * the route is created, not on the first request.
+ */
+export function resolveConnectOptions<Req>(
+  options: ConnectOptions<Req> = {},
+  extraKeys: readonly string[] = [],
+): ResolvedConnectOptions<Req> {
+  if (options === null || typeof options !== 'object') {
+    throw new SseTypeError('SSE_INVALID_OPTION', `SSE route options must be an object, got ${describe(options)}.`);
+  }
+  const { hub, clientId, topics, ...streamOptions } = options;
+  if (hub !== undefined && (hub === null || typeof hub !== 'object' || typeof hub.attach !== 'function')) {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `Option \`hub\` must be a hub from createHub(), got ${describe(hub)}.`,
+    );
+  }
+  const extra = Object.fromEntries(extraKeys.map((key) => [key, true]));
+  const stream = resolveStreamOptions(
+    Object.fromEntries(Object.entries(streamOptions).filter(([key]) => !(key in extra))) as StreamOptions,
+    [...ROUTE_KEYS, ...extraKeys],
+  );
+  return {
+    hub,
+    clientId: functionOption('clientId', clientId),
+    topics: functionOption('topics', topics),
+    stream,
+  };
+}
+
+/**
+ * Accepts one SSE request for an adapter: asks the app for the client id and topics, validates them (400 on a
+ * malformed one), applies the hub's connection limits, opens the stream and registers it (replaying what the client
+ * missed when it sent `Last-Event-ID`).
+ *
+ * @returns the open stream; or `undefined` when a connection limit was hit and the client was already answered
+ *   with a `retry` hint (the adapter must then not run the route handler).
+ * @throws before anything is written: the app's own `clientId()`/`topics()` errors, an `SseTypeError` with
+ *   `statusCode` 400 for malformed ids, an `SseError` with `statusCode` 503/429 for a limit answered by status.
+ */
+export async function openConnection<Req>(
+  hub: Hub,
+  route: ResolvedConnectOptions<Req>,
+  appRequest: Req,
+  req: SseRequest,
+  res: SseResponse,
+): Promise<SseStream | undefined> {
+  const rawId = route.clientId === undefined ? undefined : await route.clientId(appRequest);
+  const clientId = rawId === null ? undefined : rawId;
+  if (clientId !== undefined) assertClientId(clientId);
+  const rawTopics = route.topics === undefined ? undefined : await route.topics(appRequest);
+  const topics = rawTopics === undefined || rawTopics === null ? [] : normalizeTopics(toArray(rawTopics));
+
+  const refusal = hub.admit(clientId);
+  if (refusal !== undefined) {
+    hub.countRefusal();
+    const answer = hub.limitResponse;
+    if (answer.type === 'status') {
+      if (!res.headersSent) res.setHeader('Retry-After', String(answer.retryAfter ?? 5));
+      throw new SseError(
+        'SSE_HUB_CLOSED',
+        refusal === 'closed'
+          ? 'The server is shutting down; try again shortly.'
+          : `Too many SSE connections (${refusal}); try again later.`,
+        { statusCode: answer.status ?? 503 },
+      );
+    }
+    // 200, a retry hint and an end: EventSource comes back later, where any non-200 would stop it for good.
+    const base = answer.retry ?? 5000;
+    createStream(req, res, route.stream, clientId).close({ retry: base + Math.floor(Math.random() * (base / 5)) });
+    return undefined;
+  }
+
+  const stream = createStream(req, res, route.stream, clientId);
+  await hub.attach(stream, topics);
+  return stream;
+}
+
+function toArray(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value;
+  if (typeof value === 'string') {
+    throw new SseTypeError(
+      'SSE_INVALID_TOPIC',
+      'topics() must return an array (or iterable) of topic names, got a single string. Wrap it: [topic].',
+      { statusCode: 400 },
+    );
+  }
+  if (value !== null && typeof value === 'object' && Symbol.iterator in value) return [...(value as Iterable<unknown>)];
+  throw new SseTypeError('SSE_INVALID_TOPIC', `topics() must return an array of topic names, got ${describe(value)}.`, {
+    statusCode: 400,
+  });
+}

@@ -1,0 +1,211 @@
+import { SseRangeError, SseTypeError } from './errors.js';
+import { describe } from './validate.js';
+
+/** Turns a non-string `data` value into the text of the event. Must return a string. */
+export type Serializer = (data: unknown) => string;
+
+/** One message on the wire. Every field is optional; see {@link formatEvent} for the exact bytes. */
+export interface SseMessage {
+  /** The payload. Strings go out as they are; anything else goes through the serializer (JSON by default). */
+  data?: unknown;
+  /** The event type; the client dispatches it to `addEventListener(event, …)`. No CR or LF. */
+  event?: string;
+  /** The event id, which becomes the client's `Last-Event-ID`. No CR, LF or NUL. */
+  id?: string | number;
+  /** The client's reconnection delay in milliseconds: a non-negative whole number. */
+  retry?: number;
+  /** A comment: ignored by clients, useful as a keep-alive or for debugging. */
+  comment?: string;
+}
+
+/** The per-event fields `send()`, `publish()` and `broadcast()` accept beside the data. */
+export interface SendOptions {
+  event?: string;
+  id?: string | number;
+  retry?: number;
+}
+
+const MESSAGE_KEYS = new Set(['data', 'event', 'id', 'retry', 'comment']);
+const SEND_OPTION_KEYS = new Set(['event', 'id', 'retry']);
+
+/** The default serializer: `JSON.stringify`, with errors that say what to do. */
+export const jsonSerializer: Serializer = (data) => JSON.stringify(data);
+
+const NEWLINE = /\r\n|\r|\n/;
+
+function hasNewline(s: string): boolean {
+  return s.indexOf('\n') !== -1 || s.indexOf('\r') !== -1;
+}
+
+/** Appends `prefix + line + "\n"` for each line of `text`, splitting on CRLF, CR and LF. */
+function lines(prefix: string, text: string): string {
+  if (!hasNewline(text)) return `${prefix}${text}\n`;
+  let out = '';
+  for (const line of text.split(NEWLINE)) out += `${prefix}${line}\n`;
+  return out;
+}
+
+/** Checks an `event` name. Throws a `TypeError` (code `SSE_INVALID_FIELD`) that names the field. */
+export function checkEvent(event: unknown): asserts event is string {
+  if (typeof event !== 'string') {
+    throw new SseTypeError('SSE_INVALID_FIELD', `Field \`event\` must be a string, got ${describe(event)}.`);
+  }
+  if (hasNewline(event)) {
+    throw new SseTypeError(
+      'SSE_INVALID_FIELD',
+      'Field `event` must not contain CR or LF: a newline would end the field and inject another. Use a single-line name.',
+    );
+  }
+}
+
+/** Checks an `id` and returns it as a string. Throws a `TypeError` (code `SSE_INVALID_FIELD`) naming the field. */
+export function checkId(id: unknown): string {
+  if (typeof id === 'number') {
+    if (!Number.isFinite(id)) {
+      throw new SseTypeError('SSE_INVALID_FIELD', `Field \`id\` must be a finite number or a string, got ${id}.`);
+    }
+    return String(id);
+  }
+  if (typeof id !== 'string') {
+    throw new SseTypeError('SSE_INVALID_FIELD', `Field \`id\` must be a string or a number, got ${describe(id)}.`);
+  }
+  if (hasNewline(id)) {
+    throw new SseTypeError(
+      'SSE_INVALID_FIELD',
+      'Field `id` must not contain CR or LF: a newline would end the field and inject another. Use a single-line id.',
+    );
+  }
+  if (id.indexOf('\0') !== -1) {
+    throw new SseTypeError(
+      'SSE_INVALID_FIELD',
+      'Field `id` must not contain NUL (U+0000): clients ignore such an id, so resume would silently break.',
+    );
+  }
+  return id;
+}
+
+/** Checks a `retry` delay. Throws a `RangeError` (code `SSE_INVALID_RETRY`). */
+export function checkRetry(retry: unknown): asserts retry is number {
+  if (typeof retry !== 'number' || !Number.isSafeInteger(retry) || retry < 0) {
+    throw new SseRangeError(
+      'SSE_INVALID_RETRY',
+      `Field \`retry\` must be a non-negative whole number of milliseconds, got ${describe(retry)}.`,
+    );
+  }
+}
+
+/** Serializes `data` to the text of an event. Throws `SSE_SERIALIZE_FAILED` or `SSE_INVALID_DATA`. */
+export function serializeData(data: unknown, serializer: Serializer = jsonSerializer): string {
+  if (typeof data === 'string') return data;
+  if (data === undefined) {
+    throw new SseTypeError(
+      'SSE_INVALID_DATA',
+      'Cannot send `undefined` as data: clients never dispatch an event without data. Send "" for an empty event, or null.',
+    );
+  }
+  let text: unknown;
+  try {
+    text = serializer(data);
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new SseTypeError(
+      'SSE_SERIALIZE_FAILED',
+      `Could not serialize event data (${describe(data)}): ${why}. Convert it to a string or a JSON-safe value first, or pass a \`serializer\` that handles it.`,
+      { cause },
+    );
+  }
+  if (typeof text !== 'string') {
+    throw new SseTypeError(
+      'SSE_SERIALIZE_FAILED',
+      `The serializer returned ${describe(text)} instead of a string for ${describe(data)}. A serializer must return a string.`,
+    );
+  }
+  return text;
+}
+
+/** Rejects unknown keys in a message or send options: a typo such as `evnt` must not be silently ignored. */
+function checkKeys(where: string, value: object, allowed: Set<string>): void {
+  for (const key in value) {
+    if (!allowed.has(key)) {
+      throw new SseTypeError(
+        'SSE_INVALID_FIELD',
+        `Unknown field \`${key}\` in ${where}. Allowed: ${[...allowed].join(', ')}.`,
+      );
+    }
+  }
+}
+
+/** Validates send options (`event`, `id`, `retry`); returns them untouched. */
+export function checkSendOptions(options: unknown): SendOptions | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== 'object') {
+    throw new SseTypeError('SSE_INVALID_FIELD', `Send options must be an object, got ${describe(options)}.`);
+  }
+  checkKeys('send options', options, SEND_OPTION_KEYS);
+  return options as SendOptions;
+}
+
+/**
+ * Formats one message as `text/event-stream` bytes.
+ *
+ * Canonical order: comment lines (`": " + line`), `event`, `id`, `retry`, then one `data:` line per line of data,
+ * then a blank line. One space after each colon, LF line endings, no BOM. Data and comments are split on CRLF, CR
+ * and LF, so every line ending arrives as LF.
+ *
+ * @example formatEvent({ event: 'update', id: 7, data: 'a\nb' }) // "event: update\nid: 7\ndata: a\ndata: b\n\n"
+ * @throws SseTypeError `SSE_INVALID_FIELD` for an `event`/`id` with CR or LF (or an `id` with NUL), or an unknown field;
+ *   `SSE_SERIALIZE_FAILED` when the serializer throws or returns a non-string.
+ * @throws SseRangeError `SSE_INVALID_RETRY` for a `retry` that is not a non-negative safe integer.
+ */
+export function formatEvent(message: SseMessage, serializer: Serializer = jsonSerializer): string {
+  if (message === null || typeof message !== 'object') {
+    throw new SseTypeError('SSE_INVALID_FIELD', `A message must be an object, got ${describe(message)}.`);
+  }
+  checkKeys('the message', message, MESSAGE_KEYS);
+  let out = '';
+  if (message.comment !== undefined) {
+    if (typeof message.comment !== 'string') {
+      throw new SseTypeError(
+        'SSE_INVALID_FIELD',
+        `Field \`comment\` must be a string, got ${describe(message.comment)}.`,
+      );
+    }
+    out += lines(': ', message.comment);
+  }
+  if (message.event !== undefined) {
+    checkEvent(message.event);
+    out += `event: ${message.event}\n`;
+  }
+  if (message.id !== undefined) out += `id: ${checkId(message.id)}\n`;
+  if (message.retry !== undefined) {
+    checkRetry(message.retry);
+    out += `retry: ${message.retry}\n`;
+  }
+  if (message.data !== undefined) out += lines('data: ', serializeData(message.data, serializer));
+  return `${out}\n`;
+}
+
+/**
+ * Formats `data` plus send options, the hot path of `send`/`publish`/`broadcast`. The id, when given, is already
+ * checked. Same bytes as {@link formatEvent}.
+ */
+export function formatData(
+  text: string,
+  event: string | undefined,
+  id: string | undefined,
+  retry: number | undefined,
+): string {
+  let out = '';
+  if (event !== undefined) out += `event: ${event}\n`;
+  if (id !== undefined) out += `id: ${id}\n`;
+  if (retry !== undefined) out += `retry: ${retry}\n`;
+  return `${out}${lines('data: ', text)}\n`;
+}
+
+/** A comment frame (`": text\n\n"`), e.g. for heartbeats. Comment lines are split like data. */
+export function formatComment(text: string): string {
+  if (typeof text !== 'string') {
+    throw new SseTypeError('SSE_INVALID_FIELD', `A comment must be a string, got ${describe(text)}.`);
+  }
+  return `${lines(': ', text)}\n`;
+}

@@ -1,0 +1,536 @@
+import { EventEmitter } from 'node:events';
+import type { Broker, Envelope, GapReason, OutgoingEnvelope, ReplayResult, Target } from './broker.js';
+import { SseError, SseTypeError } from './errors.js';
+import { flusher } from './flusher.js';
+import {
+  checkEvent,
+  checkId,
+  checkRetry,
+  checkSendOptions,
+  formatData,
+  jsonSerializer,
+  type SendOptions,
+  type Serializer,
+  serializeData,
+} from './frame.js';
+import type { HistoryOptions } from './history.js';
+import { MemoryBroker } from './memory-broker.js';
+import type { CloseReason, Logger, SseStream, StreamOwner } from './stream.js';
+import {
+  assertClientId,
+  assertKnownOptions,
+  assertTopic,
+  describe,
+  functionOption,
+  normalizeTopics,
+} from './validate.js';
+
+/**
+ * What a client gets when a connection limit is reached.
+ * - `retry` (default): status 200, a `retry:` hint and an immediate end. `EventSource` treats any non-200 as fatal
+ *   and never reconnects; this answer makes it come back after `retry` ms instead.
+ * - `status`: a plain HTTP error (default 503) with `Retry-After`, for clients that handle it themselves.
+ */
+export type LimitResponse =
+  | { type: 'retry'; retry?: number }
+  | { type: 'status'; status?: number; retryAfter?: number };
+
+/** Options of {@link createHub}. */
+export interface HubOptions {
+  /** The transport. Default: an in-memory broker with `history`. */
+  broker?: Broker;
+  /** History for `Last-Event-ID` resume, for the default in-memory broker. Default `{ size: 1000 }`; `false` for none. */
+  history?: HistoryOptions | false;
+  /** Turns non-string data into text, once per publish. Default `JSON.stringify`. */
+  serializer?: Serializer;
+  /** Most connections this hub accepts at once. Default: no limit. */
+  maxConnections?: number;
+  /** Most connections one client id may hold at once (browser tabs). Default: no limit. */
+  maxConnectionsPerClient?: number;
+  /** How a connection over a limit is answered. Default `{ type: 'retry', retry: 5000 }`. */
+  limitResponse?: LimitResponse;
+  /**
+   * Event sent to a client whose `Last-Event-ID` cannot be resumed from (unknown, expired or malformed), so it can
+   * refetch its state. Its data is JSON `{ reason, lastEventId? }`, its id the newest id. `false` sends only the id.
+   * Default `'ssekit-reset'`.
+   */
+  resetEvent?: string | false;
+  /** Where broker failures and listener errors are reported. Default `console`. */
+  logger?: Logger;
+}
+
+/** Counters a hub keeps; `hub.stats()` returns a snapshot. */
+export interface HubStats {
+  /** Open connections. */
+  connections: number;
+  /** Distinct client ids with at least one open connection. */
+  clients: number;
+  /** Topics with at least one subscriber. */
+  topics: number;
+  /** Events accepted by `send`, `publish` and `broadcast`. */
+  published: number;
+  /** Events delivered to local connections (one per connection). */
+  delivered: number;
+  /** Bytes handed to sockets, heartbeats and replays included. */
+  bytesSent: number;
+  /** Events replayed to resuming connections. */
+  replayed: number;
+  /** Resumes that hit a gap and got the reset event. */
+  resets: number;
+  /** Events that were queued for a connection when it ended and were not written (replayable from history). */
+  dropped: number;
+  /** Connections refused by `maxConnections` or `maxConnectionsPerClient`. */
+  refused: number;
+  /** Connections ended, by reason. */
+  closed: Record<CloseReason, number>;
+}
+
+/** Events a hub emits. */
+export interface HubEvents {
+  connect: [stream: SseStream];
+  disconnect: [stream: SseStream, reason: CloseReason];
+}
+
+/** Why `hub.admit()` would refuse a connection. */
+export type Refusal = 'closed' | 'max-connections' | 'max-connections-per-client';
+
+const HUB_OPTION_KEYS = [
+  'broker',
+  'history',
+  'serializer',
+  'maxConnections',
+  'maxConnectionsPerClient',
+  'limitResponse',
+  'resetEvent',
+  'logger',
+] as const;
+
+/**
+ * The registry of live connections, by client id and topic, and the way events reach them. Create it with
+ * {@link createHub}. Every method validates its input and throws a typed error at the point of the mistake.
+ */
+export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
+  readonly broker: Broker;
+  readonly limitResponse: LimitResponse;
+  private readonly serializer: Serializer;
+  private readonly logger: Logger;
+  private readonly resetEvent: string | false;
+  private readonly maxConnections: number;
+  private readonly maxPerClient: number;
+  private readonly all = new Set<SseStream>();
+  private readonly byClient = new Map<string, Set<SseStream>>();
+  private readonly byTopic = new Map<string, Set<SseStream>>();
+  private readonly frames = new WeakMap<Envelope, Buffer>();
+  private readonly counters: Omit<HubStats, 'connections' | 'clients' | 'topics'> = {
+    published: 0,
+    delivered: 0,
+    bytesSent: 0,
+    replayed: 0,
+    resets: 0,
+    dropped: 0,
+    refused: 0,
+    closed: { client: 0, server: 0, timeout: 0, 'slow-consumer': 0, error: 0, shutdown: 0 },
+  };
+  private closing: Promise<void> | undefined;
+  private readonly started: Promise<void>;
+
+  constructor(options: HubOptions = {}) {
+    super();
+    if (options === null || typeof options !== 'object') {
+      throw new SseTypeError('SSE_INVALID_OPTION', `Hub options must be an object, got ${describe(options)}.`);
+    }
+    assertKnownOptions('createHub()', options, HUB_OPTION_KEYS);
+    if (options.broker !== undefined && options.history !== undefined) {
+      throw new SseError(
+        'SSE_INVALID_OPTION',
+        'Options `broker` and `history` cannot be combined: configure history on the broker you pass.',
+      );
+    }
+    if (options.broker !== undefined) assertBroker(options.broker);
+    this.broker = options.broker ?? new MemoryBroker(options.history === undefined ? {} : { history: options.history });
+    this.serializer = functionOption<Serializer>('serializer', options.serializer) ?? jsonSerializer;
+    this.logger = options.logger ?? console;
+    this.maxConnections = limitOption('maxConnections', options.maxConnections);
+    this.maxPerClient = limitOption('maxConnectionsPerClient', options.maxConnectionsPerClient);
+    this.limitResponse = checkLimitResponse(options.limitResponse);
+    if (options.resetEvent !== undefined && options.resetEvent !== false) checkEvent(options.resetEvent);
+    this.resetEvent = options.resetEvent ?? 'ssekit-reset';
+    // Started synchronously: an event published right after createHub() must reach streams attached meanwhile.
+    let started: void | Promise<void>;
+    try {
+      started = this.broker.start(this.deliver);
+    } catch (error) {
+      started = Promise.reject(error);
+    }
+    this.started = Promise.resolve(started).catch((error) => {
+      this.logger.error('[ssekit] the broker failed to start; publishing will fail until it recovers.', error);
+    });
+  }
+
+  /** Open connections on this instance. */
+  get size(): number {
+    return this.all.size;
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /** Client ids with at least one open connection on this instance. */
+  clientIds(): string[] {
+    return [...this.byClient.keys()];
+  }
+
+  /** True when `clientId` has at least one open connection on this instance. */
+  has(clientId: string): boolean {
+    return this.byClient.has(clientId);
+  }
+
+  /** The open connections of a client id (several tabs share one id), or every open connection. */
+  streams(clientId?: string): SseStream[] {
+    if (clientId === undefined) return [...this.all];
+    return [...(this.byClient.get(clientId) ?? [])];
+  }
+
+  /** Topics with at least one subscriber on this instance. */
+  topics(): string[] {
+    return [...this.byTopic.keys()];
+  }
+
+  /** A snapshot of the counters. */
+  stats(): HubStats {
+    return {
+      ...this.counters,
+      closed: { ...this.counters.closed },
+      connections: this.all.size,
+      clients: this.byClient.size,
+      topics: this.byTopic.size,
+    };
+  }
+
+  /** Resolves once the broker has started (the Redis broker connects then). */
+  ready(): Promise<void> {
+    return this.started;
+  }
+
+  /**
+   * Sends an event to every connection of one client id, on every instance sharing the broker.
+   * @returns the event id, once the broker accepted the event. Rejects only when the broker cannot accept it.
+   * @throws synchronously, for a bad client id, bad data or bad options.
+   */
+  send(clientId: string, data: unknown, options?: SendOptions): Promise<string> {
+    assertClientId(clientId);
+    return this.emitEnvelope({ type: 'client', clientId }, data, options);
+  }
+
+  /** Publishes an event to every connection subscribed to `topic`. Same contract as {@link Hub.send}. */
+  publish(topic: string, data: unknown, options?: SendOptions): Promise<string> {
+    assertTopic(topic);
+    return this.emitEnvelope({ type: 'topic', topic }, data, options);
+  }
+
+  /** Sends an event to every connection. Same contract as {@link Hub.send}. */
+  broadcast(data: unknown, options?: SendOptions): Promise<string> {
+    return this.emitEnvelope(ALL, data, options);
+  }
+
+  /**
+   * Ends every connection of a client id (reason `server`). Browsers reconnect after their retry delay; to keep a
+   * client out, refuse it in the route (e.g. answer 204 before the SSE handler) as well.
+   * @returns how many connections were ended on this instance.
+   */
+  disconnect(clientId: string, options: { retry?: number } = {}): number {
+    assertClientId(clientId);
+    if (options.retry !== undefined) checkRetry(options.retry);
+    const streams = this.byClient.get(clientId);
+    if (streams === undefined) return 0;
+    const list = [...streams];
+    for (const stream of list) stream.end('server', undefined, options.retry);
+    return list.length;
+  }
+
+  /**
+   * Whether a new connection for `clientId` would be accepted now.
+   * @returns `undefined` when it would, or why not.
+   */
+  admit(clientId?: string): Refusal | undefined {
+    if (this.closing !== undefined) return 'closed';
+    if (this.all.size >= this.maxConnections) return 'max-connections';
+    if (clientId !== undefined && (this.byClient.get(clientId)?.size ?? 0) >= this.maxPerClient) {
+      return 'max-connections-per-client';
+    }
+    return undefined;
+  }
+
+  /** @internal Counts a refused connection (adapters call it when `admit()` said no). */
+  countRefusal(): void {
+    this.counters.refused++;
+  }
+
+  /**
+   * Registers an open stream: it starts receiving `send` (by its client id), `publish` (by `topics`) and
+   * `broadcast`. When the stream carries a `Last-Event-ID`, the events it missed are replayed first, with no gap and
+   * no duplicate against live events (live ones are held during the replay and de-duplicated by id).
+   * Resolves once the replay is written. A stream ended meanwhile is simply not resumed.
+   */
+  async attach(stream: SseStream, topics: Iterable<string> = []): Promise<void> {
+    if (stream.owner !== undefined) {
+      throw new SseError('SSE_ALREADY_ATTACHED', 'This stream is already registered with a hub.');
+    }
+    const list = normalizeTopics([...topics]);
+    if (stream.closed) return;
+    if (this.closing !== undefined) {
+      stream.end('shutdown');
+      return;
+    }
+    stream.owner = this;
+    this.all.add(stream);
+    if (stream.clientId !== undefined) addTo(this.byClient, stream.clientId, stream);
+    for (const topic of list) {
+      stream.topics.add(topic);
+      addTo(this.byTopic, topic, stream);
+    }
+    this.safeEmit('connect', stream);
+    if (stream.lastEventId !== undefined || stream.lastEventIdInvalid) await this.resume(stream);
+  }
+
+  /** @internal Subscribes a registered stream to a topic. */
+  subscribe(stream: SseStream, topic: string): void {
+    assertTopic(topic);
+    if (stream.closed || stream.topics.has(topic)) return;
+    stream.topics.add(topic);
+    addTo(this.byTopic, topic, stream);
+  }
+
+  /** @internal Unsubscribes a registered stream from a topic. */
+  unsubscribe(stream: SseStream, topic: string): void {
+    assertTopic(topic);
+    if (!stream.topics.delete(topic)) return;
+    removeFrom(this.byTopic, topic, stream);
+  }
+
+  /** @internal Called by a stream when it ends. */
+  detach(stream: SseStream, reason: CloseReason): void {
+    if (!this.all.delete(stream)) return;
+    if (stream.clientId !== undefined) removeFrom(this.byClient, stream.clientId, stream);
+    for (const topic of stream.topics) removeFrom(this.byTopic, topic, stream);
+    this.counters.closed[reason]++;
+    this.safeEmit('disconnect', stream, reason);
+  }
+
+  /** @internal Called by streams as they write. */
+  account(bytes: number, dropped: number): void {
+    this.counters.bytesSent += bytes;
+    this.counters.dropped += dropped;
+  }
+
+  /**
+   * Closes gracefully: every connection gets a last `retry` hint and ends with reason `shutdown`, then the broker
+   * closes. `jitter` spreads the hints over `retry … retry + jitter` ms so that clients of a restarting instance
+   * do not all come back at once. Idempotent.
+   */
+  close(options: { retry?: number; jitter?: number } = {}): Promise<void> {
+    if (this.closing !== undefined) return this.closing;
+    if (options.retry !== undefined) checkRetry(options.retry);
+    if (options.jitter !== undefined) checkRetry(options.jitter);
+    const base = options.retry;
+    const jitter = options.jitter ?? 0;
+    for (const stream of [...this.all]) {
+      const hint =
+        base === undefined && jitter === 0 ? undefined : (base ?? 1000) + Math.floor(Math.random() * (jitter + 1));
+      stream.end('shutdown', undefined, hint);
+    }
+    this.closing = Promise.resolve(this.broker.close()).catch((error) => {
+      this.logger.error('[ssekit] the broker failed to close cleanly.', error);
+    });
+    return this.closing;
+  }
+
+  private emitEnvelope(target: Target, data: unknown, options: SendOptions | undefined): Promise<string> {
+    if (this.closing !== undefined) {
+      throw new SseError('SSE_HUB_CLOSED', 'This hub is closed: it no longer accepts events. Create a new hub.');
+    }
+    const text = serializeData(data, this.serializer);
+    let envelope: OutgoingEnvelope = { target, data: text };
+    if (options !== undefined) {
+      checkSendOptions(options);
+      const { event, id, retry } = options;
+      if (event !== undefined) checkEvent(event);
+      if (retry !== undefined) checkRetry(retry);
+      envelope = { target, data: text, event, retry, id: id === undefined ? undefined : checkId(id) };
+    }
+    this.counters.published++;
+    try {
+      const id = this.broker.publish(envelope);
+      return typeof id === 'string' ? Promise.resolve(id) : id;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Delivers one envelope to the matching local connections: framed once, the same bytes for every one. */
+  private readonly deliver = (envelope: Envelope): void => {
+    const target = envelope.target;
+    const streams =
+      target.type === 'all'
+        ? this.all
+        : target.type === 'client'
+          ? this.byClient.get(target.clientId)
+          : this.byTopic.get(target.topic);
+    if (streams === undefined || streams.size === 0) return;
+    const frame = this.frameOf(envelope);
+    const seq = flusher.next();
+    const id = envelope.id;
+    for (const stream of streams) stream.enqueue(frame, seq, id);
+    this.counters.delivered += streams.size;
+  };
+
+  private frameOf(envelope: Envelope): Buffer {
+    let frame = this.frames.get(envelope);
+    if (frame === undefined) {
+      frame = Buffer.from(formatData(envelope.data, envelope.event, envelope.id, envelope.retry));
+      this.frames.set(envelope, frame);
+    }
+    return frame;
+  }
+
+  private async resume(stream: SseStream): Promise<void> {
+    stream.hold();
+    let result: ReplayResult;
+    if (stream.lastEventIdInvalid) {
+      result = { ok: false, reason: 'invalid-id' };
+    } else {
+      try {
+        result = await this.broker.replay(stream.lastEventId as string, {
+          clientId: stream.clientId,
+          topics: stream.topics,
+        });
+      } catch (error) {
+        this.logger.warn(
+          '[ssekit] replay failed; the connection is closed so the client retries with its cursor.',
+          error,
+        );
+        result = { ok: false, reason: 'unavailable' };
+      }
+    }
+    if (stream.closed) return;
+    if (!result.ok) {
+      if (result.reason === 'unavailable') {
+        // Keep the client's cursor: end now and let it come back when the broker answers again.
+        stream.end('error');
+        return;
+      }
+      this.sendReset(stream, result.reason, result.head);
+      stream.releaseHeld(undefined);
+      return;
+    }
+    const replayed = new Set<string>();
+    const limit = stream.maxBufferedBytes / 2;
+    for (const envelope of result.events) {
+      if (stream.closed) return;
+      stream.queueFrame(this.frameOf(envelope), flusher.next());
+      replayed.add(envelope.id);
+      this.counters.replayed++;
+      // A long replay must respect backpressure like live traffic does, or it would cut itself off as slow.
+      if (stream.bufferedBytes > limit) await stream.drained();
+    }
+    stream.releaseHeld(replayed);
+  }
+
+  private sendReset(stream: SseStream, reason: GapReason, head: string | undefined): void {
+    this.counters.resets++;
+    // The id moves the client's cursor to the newest event (or clears it), so the next reconnect does not reset again.
+    let frame = `id: ${head ?? ''}\n`;
+    if (this.resetEvent !== false) {
+      const info: { reason: GapReason; lastEventId?: string } = { reason };
+      if (stream.lastEventId !== undefined) info.lastEventId = stream.lastEventId;
+      frame = `event: ${this.resetEvent}\n${frame}data: ${JSON.stringify(info)}\n`;
+    }
+    stream.queueFrame(Buffer.from(`${frame}\n`), flusher.next());
+  }
+
+  private safeEmit<K extends keyof HubEvents>(event: K, ...args: HubEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: HubEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      this.logger.error(`[ssekit] a hub "${event}" listener threw; the error was caught.`, error);
+    }
+  }
+}
+
+const ALL: Target = Object.freeze({ type: 'all' });
+
+function addTo(map: Map<string, Set<SseStream>>, key: string, stream: SseStream): void {
+  let set = map.get(key);
+  if (set === undefined) {
+    set = new Set();
+    map.set(key, set);
+  }
+  set.add(stream);
+}
+
+function removeFrom(map: Map<string, Set<SseStream>>, key: string, stream: SseStream): void {
+  const set = map.get(key);
+  if (set === undefined) return;
+  set.delete(stream);
+  if (set.size === 0) map.delete(key);
+}
+
+function limitOption(name: string, value: unknown): number {
+  if (value === undefined) return Number.POSITIVE_INFINITY;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `Option \`${name}\` must be a positive whole number, got ${describe(value)}.`,
+    );
+  }
+  return value;
+}
+
+function checkLimitResponse(value: unknown): LimitResponse {
+  if (value === undefined) return { type: 'retry', retry: 5000 };
+  const v = value as Partial<LimitResponse> & Record<string, unknown>;
+  if (v !== null && typeof v === 'object' && v.type === 'retry') {
+    assertKnownOptions('limitResponse', v, ['type', 'retry']);
+    if (v.retry !== undefined) checkRetry(v.retry);
+    return { type: 'retry', retry: (v.retry as number | undefined) ?? 5000 };
+  }
+  if (v !== null && typeof v === 'object' && v.type === 'status') {
+    assertKnownOptions('limitResponse', v, ['type', 'status', 'retryAfter']);
+    const status = (v.status as number | undefined) ?? 503;
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new SseTypeError(
+        'SSE_INVALID_OPTION',
+        `limitResponse.status must be a 4xx or 5xx code, got ${describe(status)}.`,
+      );
+    }
+    if (v.retryAfter !== undefined) checkRetry(v.retryAfter);
+    return { type: 'status', status, retryAfter: (v.retryAfter as number | undefined) ?? 5 };
+  }
+  throw new SseTypeError(
+    'SSE_INVALID_OPTION',
+    "Option `limitResponse` must be { type: 'retry', retry? } or { type: 'status', status?, retryAfter? }.",
+  );
+}
+
+function assertBroker(broker: unknown): void {
+  const b = broker as Partial<Broker> | null;
+  for (const method of ['start', 'publish', 'replay', 'close'] as const) {
+    if (b === null || typeof b !== 'object' || typeof b[method] !== 'function') {
+      throw new SseTypeError(
+        'SSE_INVALID_OPTION',
+        `Option \`broker\` must implement Broker: \`${method}()\` is missing.`,
+      );
+    }
+  }
+}
+
+/**
+ * Creates a hub: the registry of live connections (by client id and topic) and the way events reach them, with
+ * history for `Last-Event-ID` resume. Pass `broker: createRedisBroker(…)` to share it across instances.
+ * @throws SseError/SseTypeError for an invalid option (checked here, once).
+ */
+export function createHub(options?: HubOptions): Hub {
+  return new Hub(options);
+}

@@ -1,0 +1,71 @@
+/**
+ * `@ssekit/core`: Server-Sent Events for Node.js.
+ *
+ * - {@link formatEvent}: spec-exact `text/event-stream` framing with field validation.
+ * - {@link createStream}: one connection with heartbeats, lifetime, backpressure and one close reason.
+ * - {@link createHub}: the registry of connections by client id and topic, with history for `Last-Event-ID`.
+ * - {@link Broker}: the seam a multi-instance transport (`@ssekit/redis`) plugs into.
+ *
+ * @packageDocumentation
+ */
+export {
+  type Broker,
+  type Envelope,
+  type GapReason,
+  matches,
+  type OutgoingEnvelope,
+  type ReplayFilter,
+  type ReplayResult,
+  type Target,
+} from './broker.js';
+export {
+  type ConnectOptions,
+  openConnection,
+  type ResolvedConnectOptions,
+  resolveConnectOptions,
+} from './connect.js';
+export { isSseError, SseError, type SseErrorCode, type SseErrorFields, SseRangeError, SseTypeError } from './errors.js';
+export {
+  checkEvent,
+  checkId,
+  checkRetry,
+  formatComment,
+  formatEvent,
+  jsonSerializer,
+  type SendOptions,
+  type Serializer,
+  type SseMessage,
+  serializeData,
+} from './frame.js';
+export { DEFAULT_HISTORY_SIZE, History, type HistoryOptions } from './history.js';
+export {
+  createHub,
+  Hub,
+  type HubEvents,
+  type HubOptions,
+  type HubStats,
+  type LimitResponse,
+  type Refusal,
+} from './hub.js';
+export { createMemoryBroker, MemoryBroker, type MemoryBrokerOptions } from './memory-broker.js';
+export {
+  type CloseReason,
+  createStream,
+  DEFAULT_CLOSE_RETRY,
+  DEFAULT_HEARTBEAT,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  type Logger,
+  MAX_LAST_EVENT_ID_LENGTH,
+  type PipeOptions,
+  type PipeResult,
+  type PipeSource,
+  type ResolvedStreamOptions,
+  readLastEventId,
+  resolveStreamOptions,
+  type SseRequest,
+  type SseResponse,
+  SseStream,
+  type StreamEvents,
+  type StreamOptions,
+} from './stream.js';
+export { assertClientId, assertTopic, MAX_NAME_LENGTH } from './validate.js';

@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import type { Broker, Envelope, OutgoingEnvelope, ReplayFilter, ReplayResult } from './broker.js';
+import { SseError } from './errors.js';
+import { History, type HistoryOptions } from './history.js';
+import { assertKnownOptions } from './validate.js';
+
+/** Options of {@link createMemoryBroker}. */
+export interface MemoryBrokerOptions {
+  /** History kept for `Last-Event-ID` resume; `false` keeps none (every resume is a gap). Default `{ size: 1000 }`. */
+  history?: HistoryOptions | false;
+}
+
+/**
+ * The embedded default broker: delivers each event back to its hub at once, in the same tick, and keeps a bounded
+ * history for resume. Ids are `<prefix>-<counter>`: short, ordered within the process, and recognisably foreign
+ * after a restart (a new prefix), so a stale `Last-Event-ID` is reported as a gap, never misread.
+ */
+export class MemoryBroker implements Broker {
+  private deliver: ((envelope: Envelope) => void) | undefined;
+  private readonly history: History | undefined;
+  private readonly prefix = randomBytes(3).toString('hex');
+  private counter = 0;
+  private closed = false;
+
+  constructor(options: MemoryBrokerOptions = {}) {
+    assertKnownOptions('the memory broker', options, ['history']);
+    this.history = options.history === false ? undefined : new History(options.history ?? {});
+  }
+
+  start(deliver: (envelope: Envelope) => void): void {
+    this.deliver = deliver;
+  }
+
+  publish(outgoing: OutgoingEnvelope): string {
+    if (this.closed) throw new SseError('SSE_HUB_CLOSED', 'The broker is closed: this hub no longer accepts events.');
+    const id = outgoing.id ?? `${this.prefix}-${++this.counter}`;
+    const envelope: Envelope = outgoing.id === undefined ? { ...outgoing, id } : (outgoing as Envelope);
+    this.history?.append(envelope);
+    this.deliver?.(envelope);
+    return id;
+  }
+
+  replay(lastEventId: string, filter: ReplayFilter): ReplayResult {
+    if (this.history === undefined) return { ok: false, reason: 'unknown-id' };
+    return this.history.after(lastEventId, filter, (id) => this.issuedBefore(id));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.deliver = undefined;
+  }
+
+  /** True for an id this broker issued that has since left history. */
+  private issuedBefore(id: string): boolean {
+    if (!id.startsWith(`${this.prefix}-`)) return false;
+    const n = Number(id.slice(this.prefix.length + 1));
+    return Number.isSafeInteger(n) && n > 0 && n <= this.counter;
+  }
+}
+
+/** Creates the in-memory broker (what `createHub()` uses when given none). */
+export function createMemoryBroker(options?: MemoryBrokerOptions): MemoryBroker {
+  return new MemoryBroker(options);
+}

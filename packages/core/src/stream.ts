@@ -1,0 +1,697 @@
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { clock, type Ticking } from './clock.js';
+import { SseError, SseTypeError } from './errors.js';
+import { type Flushable, flusher, type SharedRuns } from './flusher.js';
+import {
+  checkEvent,
+  checkId,
+  checkRetry,
+  checkSendOptions,
+  formatComment,
+  formatData,
+  formatEvent,
+  jsonSerializer,
+  type SendOptions,
+  type Serializer,
+  type SseMessage,
+  serializeData,
+} from './frame.js';
+import { assertKnownOptions, describe, durationOption, functionOption, positiveIntOption } from './validate.js';
+
+/** A request ssekit can serve: HTTP/1.x or HTTP/2 (compatibility API). */
+export type SseRequest = IncomingMessage | Http2ServerRequest;
+/** A response ssekit can stream into: HTTP/1.x or HTTP/2 (compatibility API). */
+export type SseResponse = ServerResponse | Http2ServerResponse;
+
+/**
+ * Why a stream ended.
+ * - `client`: the client went away (tab closed, network drop, socket reset).
+ * - `server`: the app called `close()` or `hub.disconnect()`, or a piped source finished.
+ * - `timeout`: the stream reached its `timeout` lifetime.
+ * - `slow-consumer`: the client stopped reading and more than `maxBufferedBytes` waited for it.
+ * - `error`: the app's handler or a piped source threw after the stream opened.
+ * - `shutdown`: `hub.close()` (or the framework closing) ended every stream.
+ */
+export type CloseReason = 'client' | 'server' | 'timeout' | 'slow-consumer' | 'error' | 'shutdown';
+
+/** Options of one stream. Adapters take the same options per route. */
+export interface StreamOptions {
+  /** Milliseconds between keep-alive comments on an idle stream; `false` disables them. Default 15000. */
+  heartbeat?: number | false;
+  /** Maximum lifetime in milliseconds; `false` (default) for none. On expiry the client is told to reconnect. */
+  timeout?: number | false;
+  /** Reconnection delay sent to the client at connect (`retry:` field), in ms. Default: none sent. */
+  retry?: number;
+  /** Bytes that may wait for a client that does not read, before it is cut off as a slow consumer. Default 1 MiB. */
+  maxBufferedBytes?: number;
+  /** Extra response headers; they override ssekit's defaults. */
+  headers?: Record<string, string | number | readonly string[]>;
+  /** Turns non-string data into text. Default `JSON.stringify`. */
+  serializer?: Serializer;
+  /** Where errors that cannot be thrown are reported (a piped source that failed). Default `console`. */
+  logger?: Logger;
+}
+
+/** The subset of a logger ssekit uses; `console`, pino and Fastify's `app.log` fit. */
+export interface Logger {
+  error(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+}
+
+/** What `pipe()` resolves with: why the piping stopped. It never rejects. */
+export type PipeResult =
+  | { reason: 'end' }
+  | { reason: 'closed'; closeReason: CloseReason }
+  | { reason: 'error'; error: unknown };
+
+/** Options of `pipe()`. */
+export interface PipeOptions {
+  /** Event name for every item. */
+  event?: string;
+  /** End the stream (reason `server`) when the source is done. Default true. */
+  end?: boolean;
+}
+
+/** Something `pipe()` can read: an async iterable (async generator, Node `Readable`) or a web `ReadableStream`. */
+export type PipeSource<T = unknown> = AsyncIterable<T> | Iterable<T> | ReadableStream<T>;
+
+/** Events a stream emits. */
+export interface StreamEvents {
+  close: [reason: CloseReason, error?: unknown];
+}
+
+/** Default `maxBufferedBytes`: 1 MiB. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
+/** Default heartbeat: 15 s, below the 30 to 60 s idle timeouts of common proxies and load balancers. */
+export const DEFAULT_HEARTBEAT = 15_000;
+/** Retry hint sent before a stream is ended by `timeout` when the stream has no `retry` of its own. */
+export const DEFAULT_CLOSE_RETRY = 1000;
+/** Longest `Last-Event-ID` taken into account; a longer one is treated as invalid. */
+export const MAX_LAST_EVENT_ID_LENGTH = 1024;
+
+const STREAM_OPTION_KEYS = [
+  'heartbeat',
+  'timeout',
+  'retry',
+  'maxBufferedBytes',
+  'headers',
+  'serializer',
+  'logger',
+] as const;
+
+const HEARTBEAT = Buffer.from(':\n\n');
+const NO_ID = undefined;
+
+/** Stream options after validation. */
+export interface ResolvedStreamOptions {
+  heartbeat: number | false;
+  timeout: number | false;
+  retry: number | undefined;
+  maxBufferedBytes: number;
+  headers: Record<string, string | number | readonly string[]> | undefined;
+  serializer: Serializer;
+  logger: Logger;
+}
+
+/** Validates stream options once (adapters do it when a route is set up). Throws on a bad or unknown option. */
+export function resolveStreamOptions(
+  options: StreamOptions = {},
+  extraKeys: readonly string[] = [],
+): ResolvedStreamOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new SseTypeError('SSE_INVALID_OPTION', `Stream options must be an object, got ${describe(options)}.`);
+  }
+  assertKnownOptions('an SSE stream', options, [...STREAM_OPTION_KEYS, ...extraKeys]);
+  if (options.retry !== undefined) checkRetry(options.retry);
+  if (options.headers !== undefined && (options.headers === null || typeof options.headers !== 'object')) {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `Option \`headers\` must be an object, got ${describe(options.headers)}.`,
+    );
+  }
+  const logger = options.logger ?? console;
+  if (typeof logger.error !== 'function' || typeof logger.warn !== 'function') {
+    throw new SseTypeError('SSE_INVALID_OPTION', 'Option `logger` must have `error` and `warn` methods.');
+  }
+  return markResolved({
+    heartbeat: durationOption('heartbeat', options.heartbeat, DEFAULT_HEARTBEAT),
+    timeout: durationOption('timeout', options.timeout, false),
+    retry: options.retry,
+    maxBufferedBytes: positiveIntOption('maxBufferedBytes', options.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES),
+    headers: options.headers,
+    serializer: functionOption<Serializer>('serializer', options.serializer) ?? jsonSerializer,
+    logger,
+  });
+}
+
+/** Reads `Last-Event-ID` (header first, then the `lastEventId` query parameter that polyfills use). */
+export function readLastEventId(req: SseRequest): { id: string | undefined; invalid: boolean } {
+  let raw: unknown = req.headers['last-event-id'];
+  if (raw === undefined) {
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    if (q !== -1 && url.includes('lastEventId=', q))
+      raw = new URLSearchParams(url.slice(q + 1)).get('lastEventId') ?? undefined;
+  }
+  if (raw === undefined || raw === '') return { id: undefined, invalid: false };
+  if (typeof raw !== 'string' || raw.length > MAX_LAST_EVENT_ID_LENGTH || /[\u0000-\u001f\u007f]/.test(raw)) {
+    return { id: undefined, invalid: true };
+  }
+  return { id: raw, invalid: false };
+}
+
+/** Hooks a hub installs on the streams it registers. Not for application code. */
+export interface StreamOwner {
+  /** Called once when the stream ends, before the `close` event. */
+  detach(stream: SseStream, reason: CloseReason): void;
+  /** Counts bytes written and frames dropped. */
+  account(bytes: number, dropped: number): void;
+  subscribe(stream: SseStream, topic: string): void;
+  unsubscribe(stream: SseStream, topic: string): void;
+}
+
+function isHttp2(req: SseRequest): boolean {
+  return req.httpVersionMajor >= 2;
+}
+
+/**
+ * One SSE connection: writes the head, frames events, keeps the connection alive, honours backpressure and ends
+ * exactly once with a reason. Create it with {@link createStream}, or let an adapter do it (`res.sse`, `reply.sse`).
+ */
+export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Flushable {
+  /** The client id the app gave this connection, if any. */
+  readonly clientId: string | undefined;
+  /** The `Last-Event-ID` the client sent (header, or `lastEventId` query parameter), if valid. */
+  readonly lastEventId: string | undefined;
+  /** True when the client sent a `Last-Event-ID` that was too long or had control characters; it was ignored. */
+  readonly lastEventIdInvalid: boolean;
+  /** The topics this stream is subscribed to (kept by the hub). */
+  readonly topics = new Set<string>();
+  /** Why the stream ended; `undefined` while open. */
+  closeReason: CloseReason | undefined;
+  /** @internal The hub that registered this stream. */
+  owner: StreamOwner | undefined;
+
+  private readonly res: SseResponse;
+  private readonly opts: ResolvedStreamOptions;
+  private controller: AbortController | undefined;
+  private ended = false;
+  private lastWriteAt: number;
+  private readonly deadline: number;
+  // Frames waiting for the next flush: references to shared buffers, never copies.
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private firstSeq = 0;
+  private lastSeq = 0;
+  private contiguous = true;
+  private marked = false;
+  private congested = false;
+  // While a Last-Event-ID replay runs, live frames wait here with their ids so duplicates can be dropped.
+  private held: { frame: Buffer; id: string | undefined }[] | undefined;
+  private heldBytes = 0;
+  private drainWaiters: (() => void)[] | undefined;
+  private endedPromise: Promise<undefined> | undefined;
+  private resolveEnded: ((value: undefined) => void) | undefined;
+
+  /** @internal Use {@link createStream}. */
+  constructor(req: SseRequest, res: SseResponse, options: ResolvedStreamOptions, clientId?: string) {
+    super();
+    this.res = res;
+    this.opts = options;
+    this.clientId = clientId;
+    const last = readLastEventId(req);
+    this.lastEventId = last.id;
+    this.lastEventIdInvalid = last.invalid;
+    this.lastWriteAt = clock.refresh();
+    this.deadline = options.timeout === false ? Number.POSITIVE_INFINITY : this.lastWriteAt + options.timeout;
+
+    res.on('close', this.onResponseClose);
+    res.on('error', this.onResponseError);
+    if (res.destroyed || res.writableEnded) {
+      this.end('client');
+      return;
+    }
+    this.writeHead(req);
+    const tickEvery = Math.min(
+      options.heartbeat === false ? Number.POSITIVE_INFINITY : options.heartbeat,
+      options.timeout === false ? Number.POSITIVE_INFINITY : options.timeout,
+    );
+    if (tickEvery !== Number.POSITIVE_INFINITY) clock.add(this, tickEvery);
+  }
+
+  /** True once the stream has ended, for any reason. */
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  /** Aborted when the stream ends, for any reason; pass it to `fetch`, database cursors, timers. */
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      // Created on first use: an AbortController per idle connection is memory most apps never need.
+      this.controller = new AbortController();
+      if (this.ended) this.controller.abort(this.closeReason);
+    }
+    return this.controller.signal;
+  }
+
+  /**
+   * Sends one event. Strings go out as they are; other values through the serializer (JSON by default).
+   * @returns `true` if the event was queued for the client, `false` if the stream has ended (nothing is thrown then).
+   * @throws SseTypeError for `undefined` data, data that cannot be serialized, or a bad `event`/`id`.
+   * @throws SseRangeError for a bad `retry`.
+   */
+  send(data: unknown, options?: SendOptions): boolean {
+    if (this.ended) return false;
+    const text = serializeData(data, this.opts.serializer);
+    let event: string | undefined;
+    let id: string | undefined;
+    let retry: number | undefined;
+    if (options !== undefined) {
+      checkSendOptions(options);
+      if (options.event !== undefined) checkEvent((event = options.event));
+      if (options.id !== undefined) id = checkId(options.id);
+      if (options.retry !== undefined) checkRetry((retry = options.retry));
+    }
+    this.enqueue(Buffer.from(formatData(text, event, id, retry)), flusher.next(), NO_ID);
+    return true;
+  }
+
+  /** Writes a full message (any of `data`, `event`, `id`, `retry`, `comment`); see `formatEvent`. */
+  write(message: SseMessage): boolean {
+    if (this.ended) return false;
+    this.enqueue(Buffer.from(formatEvent(message, this.opts.serializer)), flusher.next(), NO_ID);
+    return true;
+  }
+
+  /** Sends a comment line, which clients ignore (a keep-alive, a debugging note). */
+  comment(text = ''): boolean {
+    if (this.ended) return false;
+    this.enqueue(Buffer.from(formatComment(text)), flusher.next(), NO_ID);
+    return true;
+  }
+
+  /**
+   * Ends the stream from the server side (reason `server`). Pending events are written first.
+   * @param options.retry a last `retry` hint, so the client waits that long before it reconnects.
+   */
+  close(options: { retry?: number } = {}): void {
+    if (options.retry !== undefined) checkRetry(options.retry);
+    this.end('server', undefined, options.retry);
+  }
+
+  /**
+   * Sends every item of `source` as an event, in order, waiting while the client's buffer is full. Stops when the
+   * source ends (and then ends the stream unless `end: false`), when the stream closes (and calls the iterator's
+   * `return()` so generators run their `finally`), or when the source throws (the stream ends with reason `error`).
+   * Buffers and typed arrays are decoded as UTF-8 text. Never rejects.
+   */
+  async pipe(source: PipeSource, options: PipeOptions = {}): Promise<PipeResult> {
+    const iterator = toIterator(source);
+    if (options.event !== undefined) checkEvent(options.event);
+    const end = options.end ?? true;
+    const decoder = new TextDecoder();
+    try {
+      while (!this.ended) {
+        const next = Promise.resolve(iterator.next());
+        // If the stream closes first, a later rejection of this step must not surface as unhandled.
+        next.catch(noop);
+        const step = await Promise.race([next, this.whenEnded()]);
+        if (step === undefined || this.ended) break;
+        if (step.done) {
+          if (end) this.end('server');
+          return { reason: 'end' };
+        }
+        const item = step.value;
+        const data = item instanceof Uint8Array ? decoder.decode(item, { stream: true }) : item;
+        this.send(data, options.event === undefined ? undefined : { event: options.event });
+        if (this.congested || this.pendingBytes > this.opts.maxBufferedBytes / 2) await this.drained();
+      }
+      safeReturn(iterator, this.opts.logger);
+      return { reason: 'closed', closeReason: this.closeReason ?? 'client' };
+    } catch (error) {
+      safeReturn(iterator, this.opts.logger);
+      if (!this.ended) {
+        this.opts.logger.error(
+          '[ssekit] a source piped into an SSE stream failed; the stream ends with reason "error".',
+          error,
+        );
+        this.end('error', error);
+      }
+      return { reason: 'error', error };
+    }
+  }
+
+  /**
+   * Subscribes this connection to a topic, so `hub.publish(topic, …)` reaches it. Needs a hub (adapters attach one).
+   * Events published to the topic before this call are not replayed on resume; pass topics at connect for that.
+   */
+  subscribe(topic: string): void {
+    this.requireOwner('subscribe').subscribe(this, topic);
+  }
+
+  /** Unsubscribes this connection from a topic. */
+  unsubscribe(topic: string): void {
+    this.requireOwner('unsubscribe').unsubscribe(this, topic);
+  }
+
+  private requireOwner(what: string): StreamOwner {
+    if (this.owner === undefined) {
+      throw new SseError(
+        'SSE_INVALID_OPTION',
+        `Cannot ${what}: this stream is not registered with a hub. Use an adapter, or \`hub.attach(stream)\` first.`,
+      );
+    }
+    return this.owner;
+  }
+
+  /** Resolves (with `undefined`) once the stream has ended. */
+  whenEnded(): Promise<undefined> {
+    if (this.ended) return Promise.resolve(undefined);
+    this.endedPromise ??= new Promise<undefined>((resolve) => {
+      this.resolveEnded = resolve;
+    });
+    return this.endedPromise;
+  }
+
+  /** Resolves when everything queued has been handed to the socket, or the stream has ended. */
+  drained(): Promise<void> {
+    if (this.ended || (!this.congested && this.pendingBytes === 0)) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.drainWaiters ??= [];
+      this.drainWaiters.push(resolve);
+    });
+  }
+
+  /** The `maxBufferedBytes` limit of this stream. */
+  get maxBufferedBytes(): number {
+    return this.opts.maxBufferedBytes;
+  }
+
+  /** Bytes accepted but not yet taken by the network, for this stream. */
+  get bufferedBytes(): number {
+    return this.pendingBytes + this.heldBytes + socketBuffered(this.res);
+  }
+
+  /**
+   * Ends the stream exactly once: leaves the clock and the hub, writes what is pending (unless the client is gone
+   * or too slow), sends a last `retry` hint for `timeout`/`shutdown`, aborts `signal`, emits `close`.
+   * @internal Apps call `close()`; hubs and adapters call this with their reason.
+   */
+  end(reason: CloseReason, error?: unknown, retryHint?: number): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.closeReason = reason;
+    clock.delete(this);
+    const res = this.res;
+    res.off('close', this.onResponseClose);
+    const graceful = reason === 'server' || reason === 'timeout' || reason === 'shutdown' || reason === 'error';
+    // Frames held behind an unfinished replay are dropped, never written: writing them would move the client's
+    // cursor past the events the replay had not sent yet. The client reconnects and gets them all from history.
+    let dropped = this.pending.length + (this.held?.length ?? 0);
+    const open = !res.destroyed && !res.writableEnded;
+    if (graceful && open) {
+      let hint = retryHint;
+      if (hint === undefined && (reason === 'timeout' || reason === 'shutdown'))
+        hint = this.opts.retry ?? DEFAULT_CLOSE_RETRY;
+      if (hint !== undefined) this.pending.push(Buffer.from(`retry: ${hint}\n\n`));
+      if (this.pending.length > 0) {
+        const buffer = Buffer.concat(this.pending);
+        dropped = 0;
+        this.rawWrite(buffer);
+      }
+    }
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.held = undefined;
+    this.heldBytes = 0;
+    if (dropped > 0) this.owner?.account(0, dropped);
+    if (open) {
+      try {
+        if (reason === 'slow-consumer') res.destroy();
+        else res.end();
+      } catch {
+        // A response torn down underneath us is already as ended as it gets.
+      }
+    }
+    this.owner?.detach(this, reason);
+    this.controller?.abort(reason);
+    this.wakeDrainWaiters();
+    this.resolveEnded?.(undefined);
+    try {
+      this.emit('close', reason, error);
+    } catch (listenerError) {
+      this.opts.logger.error(
+        '[ssekit] a "close" listener threw; the error was caught so the stream could end.',
+        listenerError,
+      );
+    }
+  }
+
+  /** @internal Called by the clock: heartbeat when idle, end when the lifetime is over. */
+  tick(now: number): void {
+    if (this.ended) return;
+    try {
+      if (now >= this.deadline) {
+        this.end('timeout');
+        return;
+      }
+      const heartbeat = this.opts.heartbeat;
+      // Never pile heartbeats behind data that is waiting: the connection is not idle then.
+      if (heartbeat !== false && now - this.lastWriteAt >= heartbeat && !this.congested && this.pending.length === 0) {
+        this.write_(HEARTBEAT);
+      }
+    } catch (error) {
+      this.opts.logger.error('[ssekit] heartbeat failed', error);
+    }
+  }
+
+  /** @internal A frame from the hub (shared bytes) or from this stream's own `send`; held during a replay. */
+  enqueue(frame: Buffer, seq: number, id: string | undefined): void {
+    if (this.ended) return;
+    if (this.held !== undefined) {
+      this.held.push({ frame, id });
+      this.heldBytes += frame.length;
+      if (this.heldBytes > this.opts.maxBufferedBytes) this.end('slow-consumer');
+      return;
+    }
+    this.queueFrame(frame, seq);
+  }
+
+  /** @internal Queues a frame for the next flush, past any hold (the replay itself uses this). */
+  queueFrame(frame: Buffer, seq: number): void {
+    if (this.ended) return;
+    const pending = this.pending;
+    if (pending.length === 0) {
+      this.firstSeq = seq;
+      this.contiguous = true;
+    } else if (seq !== this.lastSeq + 1) {
+      this.contiguous = false;
+    }
+    this.lastSeq = seq;
+    pending.push(frame);
+    this.pendingBytes += frame.length;
+    if (this.congested) {
+      if (this.pendingBytes + socketBuffered(this.res) > this.opts.maxBufferedBytes) this.end('slow-consumer');
+      return;
+    }
+    if (!this.marked) {
+      this.marked = true;
+      flusher.mark(this);
+    }
+  }
+
+  /** @internal Starts holding live frames while a replay is written. */
+  hold(): void {
+    if (!this.ended && this.held === undefined) this.held = [];
+  }
+
+  /** @internal Ends the hold: queues held frames, skipping those whose id the replay already sent. */
+  releaseHeld(replayed: ReadonlySet<string> | undefined): void {
+    const held = this.held;
+    if (held === undefined) return;
+    this.held = undefined;
+    this.heldBytes = 0;
+    for (const { frame, id } of held) {
+      if (id !== undefined && replayed?.has(id)) continue;
+      this.enqueue(frame, flusher.next(), id);
+    }
+  }
+
+  /** @internal Writes what is pending as one buffer (shared between streams with the same run of frames). */
+  flushPending(shared: SharedRuns): void {
+    this.marked = false;
+    const pending = this.pending;
+    if (this.ended || this.congested || pending.length === 0) return;
+    let buffer: Buffer;
+    if (pending.length === 1) buffer = pending[0] as Buffer;
+    else if (this.contiguous) buffer = shared.get(this.firstSeq, pending, this.pendingBytes);
+    else buffer = Buffer.concat(pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.write_(buffer);
+  }
+
+  private write_(buffer: Buffer): void {
+    const ok = this.rawWrite(buffer);
+    if (this.ended) return;
+    if (!ok) {
+      this.congested = true;
+      this.res.once('drain', this.onDrain);
+      if (socketBuffered(this.res) + this.pendingBytes > this.opts.maxBufferedBytes) this.end('slow-consumer');
+    } else if (this.drainWaiters !== undefined && this.pending.length === 0) {
+      this.wakeDrainWaiters();
+    }
+  }
+
+  private rawWrite(buffer: Buffer): boolean {
+    const res = this.res;
+    if (res.destroyed || res.writableEnded) return true;
+    this.lastWriteAt = clock.now;
+    let ok: boolean;
+    try {
+      ok = (res as ServerResponse).write(buffer);
+      // compression() adds flush(): without it, events would sit in the gzip buffer.
+      const flush = (res as { flush?: () => void }).flush;
+      if (typeof flush === 'function') flush.call(res);
+    } catch (error) {
+      this.end('error', error);
+      return true;
+    }
+    this.owner?.account(buffer.length, 0);
+    return ok;
+  }
+
+  private wakeDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = undefined;
+    if (waiters) for (const wake of waiters) wake();
+  }
+
+  private readonly onDrain = (): void => {
+    this.congested = false;
+    if (this.ended) return;
+    if (this.pending.length > 0) {
+      if (!this.marked) {
+        this.marked = true;
+        flusher.mark(this);
+      }
+    } else {
+      this.wakeDrainWaiters();
+    }
+  };
+
+  private readonly onResponseClose = (): void => {
+    this.end('client');
+  };
+
+  private readonly onResponseError = (error: unknown): void => {
+    // A socket error (reset, EPIPE) means the client is gone; it must never become an uncaught exception.
+    if (!this.ended) this.end('client', error);
+  };
+
+  private writeHead(req: SseRequest): void {
+    const res = this.res;
+    const headers: Record<string, string | number | readonly string[]> = {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      'X-Accel-Buffering': 'no',
+    };
+    const http2 = isHttp2(req);
+    // Connection is a hop-by-hop header that HTTP/2 forbids (Node throws on it).
+    if (!http2) headers.Connection = 'keep-alive';
+    if (this.opts.headers) {
+      for (const [name, value] of Object.entries(this.opts.headers)) {
+        if (http2 && name.toLowerCase() === 'connection') continue;
+        headers[name] = value;
+      }
+    }
+    if (http2) (res as Http2ServerResponse).setTimeout(0);
+    else {
+      const socket = (req as IncomingMessage).socket;
+      socket?.setNoDelay(true);
+      socket?.setTimeout(0);
+    }
+    res.writeHead(200, headers as Record<string, string>);
+    (res as ServerResponse).flushHeaders();
+    if (this.opts.retry !== undefined) this.write_(Buffer.from(`retry: ${this.opts.retry}\n\n`));
+  }
+}
+
+function noop(): void {}
+
+function socketBuffered(res: SseResponse): number {
+  return res.writableLength ?? 0;
+}
+
+function toIterator(source: PipeSource): AsyncIterator<unknown> | Iterator<unknown> {
+  if (source !== null && typeof source === 'object') {
+    const asyncIt = (source as AsyncIterable<unknown>)[Symbol.asyncIterator];
+    if (typeof asyncIt === 'function') return asyncIt.call(source);
+    const syncIt = (source as Iterable<unknown>)[Symbol.iterator];
+    if (typeof syncIt === 'function' && typeof source !== 'string') return syncIt.call(source);
+    if (typeof (source as ReadableStream).getReader === 'function') {
+      // Web streams are async-iterable in Node 20, but not every polyfill is.
+      const reader = (source as ReadableStream).getReader();
+      return {
+        next: () => reader.read() as Promise<IteratorResult<unknown>>,
+        return: async () => {
+          await reader.cancel();
+          return { done: true, value: undefined };
+        },
+      };
+    }
+  }
+  throw new SseTypeError(
+    'SSE_INVALID_SOURCE',
+    `pipe() takes an async iterable, a Node Readable or a web ReadableStream, got ${describe(source)}.`,
+  );
+}
+
+function safeReturn(iterator: AsyncIterator<unknown> | Iterator<unknown>, logger: Logger): void {
+  if (typeof iterator.return !== 'function') return;
+  try {
+    const result = iterator.return();
+    if (result && typeof (result as Promise<unknown>).then === 'function') {
+      (result as Promise<unknown>).then(undefined, (error) =>
+        logger.warn('[ssekit] a piped source failed while stopping', error),
+      );
+    }
+  } catch (error) {
+    logger.warn('[ssekit] a piped source failed while stopping', error);
+  }
+}
+
+/**
+ * Opens an SSE stream on a response: writes status 200 and the SSE headers at once (so the client's `open` fires),
+ * turns Nagle and the socket idle timeout off, and starts heartbeats. Works on HTTP/1.1 and HTTP/2.
+ * @throws SseError/SseTypeError for invalid options or a response whose headers were already sent.
+ */
+export function createStream(
+  req: SseRequest,
+  res: SseResponse,
+  options: StreamOptions | ResolvedStreamOptions = {},
+  clientId?: string,
+): SseStream {
+  const resolved = isResolved(options) ? options : resolveStreamOptions(options);
+  if (res.headersSent) {
+    throw new SseError(
+      'SSE_INVALID_OPTION',
+      'Cannot open an SSE stream: the response headers were already sent. Open the stream before writing anything else.',
+    );
+  }
+  return new SseStream(req, res, resolved, clientId);
+}
+
+const resolvedMarker = new WeakSet<object>();
+
+/** @internal Marks options as already validated so adapters validate once per route, not per request. */
+export function markResolved<T extends ResolvedStreamOptions>(options: T): T {
+  resolvedMarker.add(options);
+  return options;
+}
+
+function isResolved(options: object): options is ResolvedStreamOptions {
+  return resolvedMarker.has(options);
+}
