@@ -45,3 +45,9 @@ export async function serveStreams(
     },
   };
 }
+
+/** Resolves with the stream's close reason once it has ended (at once if it already has). */
+export async function closed(stream: SseStream, timeout = 5000): Promise<string> {
+  await waitFor(() => stream.closed, 'the stream to close', timeout);
+  return stream.closeReason as string;
+}

@@ -1,3 +1,5 @@
+import { clock } from './clock.js';
+
 /**
  * Coalesces what one turn of the event loop writes to each connection into one write, and shares the bytes.
  *
@@ -78,6 +80,9 @@ class Flusher {
   }
 
   private readonly run = (): void => {
+    // Streams stamp their writes with the coarse clock; without a refresh here that stamp could be up to a clock
+    // period old, and an idle-check would send a heartbeat that much too early after data.
+    clock.refresh();
     const started = performance.now();
     const queue = this.queue;
     while (this.index < queue.length) {

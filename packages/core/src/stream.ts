@@ -229,7 +229,7 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
 
     res.on('close', this.onResponseClose);
     res.on('error', this.onResponseError);
-    if (res.destroyed || res.writableEnded) {
+    if (isGone(res)) {
       this.end('client');
       return;
     }
@@ -305,19 +305,29 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
    * Sends every item of `source` as an event, in order, waiting while the client's buffer is full. Stops when the
    * source ends (and then ends the stream unless `end: false`), when the stream closes (and calls the iterator's
    * `return()` so generators run their `finally`), or when the source throws (the stream ends with reason `error`).
-   * Buffers and typed arrays are decoded as UTF-8 text. Never rejects.
+   * Buffers and typed arrays are decoded as UTF-8 text. Once piping started it never rejects; it rejects at once
+   * (`SSE_INVALID_SOURCE`, `SSE_INVALID_FIELD`) for something that is not a source or a bad `event`.
    */
   async pipe(source: PipeSource, options: PipeOptions = {}): Promise<PipeResult> {
     const iterator = toIterator(source);
     if (options.event !== undefined) checkEvent(options.event);
     const end = options.end ?? true;
     const decoder = new TextDecoder();
+    // Each step waits for the source or the end of the stream, whichever comes first. One `close` listener serves
+    // the whole pipe: racing every step against one long-lived promise (Promise.race) would leave a reaction on it
+    // per item until the stream ends, a leak on a long-running feed.
+    let wake: ((step: undefined) => void) | undefined;
+    const onClose = (): void => wake?.(undefined);
+    this.on('close', onClose);
     try {
       while (!this.ended) {
         const next = Promise.resolve(iterator.next());
-        // If the stream closes first, a later rejection of this step must not surface as unhandled.
-        next.catch(noop);
-        const step = await Promise.race([next, this.whenEnded()]);
+        const step = await new Promise<IteratorResult<unknown> | undefined>((resolve, reject) => {
+          wake = resolve;
+          // Handles a rejection that comes after the stream closed, too: it must not surface as unhandled.
+          next.then(resolve, reject);
+        });
+        wake = undefined;
         if (step === undefined || this.ended) break;
         if (step.done) {
           if (end) this.end('server');
@@ -340,6 +350,8 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
         this.end('error', error);
       }
       return { reason: 'error', error };
+    } finally {
+      this.off('close', onClose);
     }
   }
 
@@ -406,11 +418,13 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
     clock.delete(this);
     const res = this.res;
     res.off('close', this.onResponseClose);
+    res.off('error', this.onResponseError);
+    res.off('drain', this.onDrain);
     const graceful = reason === 'server' || reason === 'timeout' || reason === 'shutdown' || reason === 'error';
     // Frames held behind an unfinished replay are dropped, never written: writing them would move the client's
     // cursor past the events the replay had not sent yet. The client reconnects and gets them all from history.
     let dropped = this.pending.length + (this.held?.length ?? 0);
-    const open = !res.destroyed && !res.writableEnded;
+    const open = !isGone(res);
     if (graceful && open) {
       let hint = retryHint;
       if (hint === undefined && (reason === 'timeout' || reason === 'shutdown'))
@@ -547,7 +561,7 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
 
   private rawWrite(buffer: Buffer): boolean {
     const res = this.res;
-    if (res.destroyed || res.writableEnded) return true;
+    if (isGone(res)) return true;
     this.lastWriteAt = clock.now;
     let ok: boolean;
     try {
@@ -619,7 +633,16 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
   }
 }
 
-function noop(): void {}
+/**
+ * True once nothing more can be written: the response ended or its connection is gone. `Http2ServerResponse` has no
+ * `destroyed`, so on HTTP/2 the stream itself is asked; without that, a client that left before the stream opened
+ * (during an async `clientId()`) would leave a stream that never ends.
+ */
+function isGone(res: SseResponse): boolean {
+  if (res.writableEnded || res.destroyed === true) return true;
+  const h2 = (res as Partial<Http2ServerResponse>).stream;
+  return h2 !== undefined && h2 !== null && (h2.destroyed || h2.closed);
+}
 
 function socketBuffered(res: SseResponse): number {
   return res.writableLength ?? 0;
