@@ -1,0 +1,136 @@
+import type { Envelope, OutgoingEnvelope, Target } from '@ssekit/core';
+import { isStreamId } from './stream-id.js';
+
+/**
+ * How an event is stored in a stream entry. Short field names, always in the same order, so that Redis can share
+ * the field names of an entry with the first entry of its listpack node and store only the values.
+ * - `p`: the id of the entry that was last in the stream when this one was added ('' for the first entry of a
+ *   stream). Written by the publish script, never by this codec: the chain lets a reader prove it missed nothing.
+ * - `to`: the target: `*` (everyone), `c:<client id>` or `t:<topic>`.
+ * - `d`: the data, as the publishing hub serialized it.
+ * - `e`, `r`: the event name and the retry hint, only when given.
+ */
+export const FIELD_PREV = 'p';
+const FIELD_TARGET = 'to';
+const FIELD_DATA = 'd';
+const FIELD_EVENT = 'e';
+const FIELD_RETRY = 'r';
+
+/** One stream entry, decoded. `envelope` is undefined for an entry this codec cannot read (written by something else). */
+export interface StreamEntry {
+  readonly id: string;
+  /** The `p` field; undefined when absent. */
+  readonly prev: string | undefined;
+  readonly envelope: Envelope | undefined;
+}
+
+/** The target as stored in the `to` field. */
+export function encodeTarget(target: Target): string {
+  switch (target.type) {
+    case 'all':
+      return '*';
+    case 'client':
+      return `c:${target.clientId}`;
+    case 'topic':
+      return `t:${target.topic}`;
+  }
+}
+
+/** Reads a `to` field back; undefined for anything this version did not write. */
+export function decodeTarget(value: string): Target | undefined {
+  if (value === '*') return ALL;
+  if (value.length < 3 || value.charCodeAt(1) !== COLON) return undefined;
+  const name = value.slice(2);
+  if (value.charCodeAt(0) === LOWER_C) return { type: 'client', clientId: name };
+  if (value.charCodeAt(0) === LOWER_T) return { type: 'topic', topic: name };
+  return undefined;
+}
+
+/** The field/value pairs of an event, without `p` (the publish script adds it). */
+export function encodeEnvelope(envelope: OutgoingEnvelope): string[] {
+  const fields = [FIELD_TARGET, encodeTarget(envelope.target), FIELD_DATA, envelope.data];
+  if (envelope.event !== undefined) fields.push(FIELD_EVENT, envelope.event);
+  if (envelope.retry !== undefined) fields.push(FIELD_RETRY, String(envelope.retry));
+  return fields;
+}
+
+/**
+ * Decodes the field/value list of entry `id`. Fields this version does not know are ignored (a newer writer may add
+ * some); an entry without a readable target or data, or with an event name or retry that could not have passed the
+ * hub's checks, yields no envelope: its bytes must never reach a client unchecked.
+ */
+export function decodeEntry(id: string, fields: readonly unknown[]): StreamEntry {
+  let prev: string | undefined;
+  let to: string | undefined;
+  let data: string | undefined;
+  let event: string | undefined;
+  let retry: string | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const value = fields[i + 1];
+    if (typeof value !== 'string') continue;
+    switch (fields[i]) {
+      case FIELD_PREV:
+        prev = value;
+        break;
+      case FIELD_TARGET:
+        to = value;
+        break;
+      case FIELD_DATA:
+        data = value;
+        break;
+      case FIELD_EVENT:
+        event = value;
+        break;
+      case FIELD_RETRY:
+        retry = value;
+        break;
+    }
+  }
+  const target = to === undefined ? undefined : decodeTarget(to);
+  if (target === undefined || data === undefined) return { id, prev, envelope: undefined };
+  if (event !== undefined && /[\r\n]/.test(event)) return { id, prev, envelope: undefined };
+  let retryMs: number | undefined;
+  if (retry !== undefined) {
+    retryMs = /^(0|[1-9][0-9]{0,15})$/.test(retry) ? Number(retry) : Number.NaN;
+    if (!Number.isSafeInteger(retryMs)) return { id, prev, envelope: undefined };
+  }
+  return { id, prev, envelope: { id, target, data, event, retry: retryMs } };
+}
+
+/**
+ * Decodes the entries of an `XRANGE`/`XREVRANGE` reply (RESP2: `[[id, [field, value, …]], …]`).
+ * @throws TypeError when the reply does not have that shape (the key holds something else, or a proxy mangled it).
+ */
+export function decodeEntries(reply: unknown): StreamEntry[] {
+  if (!Array.isArray(reply)) throw new TypeError(`Expected a list of stream entries from Redis, got ${typeof reply}.`);
+  const entries: StreamEntry[] = new Array(reply.length);
+  for (let i = 0; i < reply.length; i++) {
+    const entry = reply[i] as unknown;
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || !isStreamId(entry[0]) || !Array.isArray(entry[1])) {
+      throw new TypeError('Redis answered with a stream entry that is not `[id, [field, value, …]]`.');
+    }
+    entries[i] = decodeEntry(entry[0], entry[1] as unknown[]);
+  }
+  return entries;
+}
+
+/**
+ * Decodes an `XREAD` reply for one key (RESP2: `null` on timeout, else `[[key, entries]]`).
+ * @throws TypeError for any other shape.
+ */
+export function decodeRead(reply: unknown): StreamEntry[] {
+  if (reply === null) return [];
+  if (!Array.isArray(reply) || reply.length === 0) {
+    throw new TypeError('Redis answered XREAD with something that is not a list of streams.');
+  }
+  const stream = reply[0] as unknown;
+  if (!Array.isArray(stream) || stream.length < 2) {
+    throw new TypeError('Redis answered XREAD with a stream that is not `[key, entries]`.');
+  }
+  return decodeEntries(stream[1]);
+}
+
+const ALL: Target = Object.freeze({ type: 'all' });
+const COLON = 58;
+const LOWER_C = 99;
+const LOWER_T = 116;

@@ -1,0 +1,218 @@
+import { checkEvent, type Logger, SseError, SseRangeError, SseTypeError } from '@ssekit/core';
+
+/**
+ * A node-redis v5 client (`createClient()` from `redis`), used as a template: the broker opens its own two
+ * connections with `client.duplicate()`, so it inherits the URL, TLS, credentials and database, but never uses,
+ * connects or closes your client. Standalone Redis only (not a `createCluster()` or `createSentinel()` client).
+ */
+export interface RedisClientTemplate {
+  duplicate(overrides?: never): unknown;
+}
+
+/** Where the broker finds Redis: a URL (`redis://…`, `rediss://…` for TLS), or a client to copy the settings of. */
+export type RedisConnection = { readonly url: string } | { readonly client: RedisClientTemplate };
+
+/** Options of {@link createRedisBroker}. */
+export interface RedisBrokerOptions {
+  /** The Redis stream that holds the events. Every instance of one app must use the same key. Default `'ssekit:events'`. */
+  key?: string;
+  /**
+   * Events kept for `Last-Event-ID` resume, as `XADD … MAXLEN ~ maxLength`: Redis trims whole blocks of entries, so
+   * the stream may hold a little more (up to one block, 100 entries with Redis defaults). Default 10 000.
+   */
+  maxLength?: number;
+  /** Also drop events older than this many milliseconds (by Redis' clock). Default: no age limit. */
+  maxAge?: number;
+  /**
+   * Longest wait, in ms, of one blocking read (`XREAD BLOCK`). New events wake the read at once; this only bounds how
+   * long an idle connection goes without an answer, which is how a silently dead connection is noticed. Default 5000.
+   */
+  blockTimeout?: number;
+  /**
+   * How long, in ms, Redis may take to answer a command (beyond `blockTimeout` for the blocking read) before the
+   * connection is considered dead, its pending commands are failed and it is replaced. Default 5000.
+   */
+  commandTimeout?: number;
+  /** Entries fetched per read and per replay page. Default 500. */
+  batchSize?: number;
+  /**
+   * The event sent to every local connection when this instance finds it missed events (it was cut off from Redis
+   * longer than the history lasts, or Redis lost data). Keep it equal to the hub's `resetEvent`. `false` sends
+   * nothing (the loss is only logged). Default `'ssekit-reset'`.
+   */
+  resetEvent?: string | false;
+  /** Where connection losses, recoveries and missed events are reported. Default `console`. */
+  logger?: Logger;
+}
+
+/** Options after validation. */
+export interface ResolvedRedisBrokerOptions {
+  readonly key: string;
+  readonly maxLength: number;
+  readonly maxAge: number | undefined;
+  readonly blockTimeout: number;
+  readonly commandTimeout: number;
+  readonly batchSize: number;
+  readonly resetEvent: string | false;
+  readonly logger: Logger;
+}
+
+/** Default stream key. */
+export const DEFAULT_KEY = 'ssekit:events';
+/** Default number of events kept for resume. */
+export const DEFAULT_MAX_LENGTH = 10_000;
+/** Default `blockTimeout`, ms. */
+export const DEFAULT_BLOCK_TIMEOUT = 5000;
+/** Default `commandTimeout`, ms. */
+export const DEFAULT_COMMAND_TIMEOUT = 5000;
+/** Default `batchSize`. */
+export const DEFAULT_BATCH_SIZE = 500;
+
+const OPTION_KEYS = [
+  'key',
+  'maxLength',
+  'maxAge',
+  'blockTimeout',
+  'commandTimeout',
+  'batchSize',
+  'resetEvent',
+  'logger',
+] as const;
+
+// A key is also shown in logs; control characters there only hide mistakes.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** Validates the broker options once, when the broker is created. */
+export function resolveOptions(options: unknown): ResolvedRedisBrokerOptions {
+  if (options === undefined) options = {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `createRedisBroker() options must be an object, got ${describeValue(options)}.`,
+    );
+  }
+  const o = options as Record<string, unknown>;
+  for (const name of Object.keys(o)) {
+    if (!(OPTION_KEYS as readonly string[]).includes(name)) {
+      throw new SseError(
+        'SSE_INVALID_OPTION',
+        `Unknown option \`${name}\` for createRedisBroker(). Known options: ${OPTION_KEYS.join(', ')}.`,
+      );
+    }
+  }
+  const key = o.key ?? DEFAULT_KEY;
+  if (typeof key !== 'string' || key.length === 0 || key.length > 512 || CONTROL.test(key)) {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `Option \`key\` must be a non-empty Redis key of at most 512 characters without control characters, got ${describeValue(key)}.`,
+    );
+  }
+  const resetEvent = o.resetEvent ?? 'ssekit-reset';
+  if (resetEvent !== false) {
+    if (typeof resetEvent !== 'string' || resetEvent === '') {
+      throw new SseTypeError(
+        'SSE_INVALID_OPTION',
+        `Option \`resetEvent\` must be an event name or false, got ${describeValue(resetEvent)}.`,
+      );
+    }
+    checkEvent(resetEvent);
+  }
+  const logger = (o.logger ?? console) as Partial<Logger>;
+  if (logger === null || typeof logger.error !== 'function' || typeof logger.warn !== 'function') {
+    throw new SseTypeError('SSE_INVALID_OPTION', 'Option `logger` must have `error` and `warn` methods.');
+  }
+  return {
+    key,
+    maxLength: positiveInt('maxLength', o.maxLength, DEFAULT_MAX_LENGTH),
+    maxAge: o.maxAge === undefined ? undefined : positiveInt('maxAge', o.maxAge, 0),
+    blockTimeout: positiveInt('blockTimeout', o.blockTimeout, DEFAULT_BLOCK_TIMEOUT),
+    commandTimeout: positiveInt('commandTimeout', o.commandTimeout, DEFAULT_COMMAND_TIMEOUT),
+    batchSize: positiveInt('batchSize', o.batchSize, DEFAULT_BATCH_SIZE),
+    resetEvent,
+    logger: logger as Logger,
+  };
+}
+
+/** Validates the first argument: exactly one of `url` and `client`. */
+export function checkConnection(connection: unknown): RedisConnection {
+  if (connection === null || typeof connection !== 'object' || Array.isArray(connection)) {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `createRedisBroker() needs { url } or { client } as its first argument, got ${describeValue(connection)}.`,
+    );
+  }
+  const c = connection as Record<string, unknown>;
+  for (const name of Object.keys(c)) {
+    if (name !== 'url' && name !== 'client') {
+      throw new SseError(
+        'SSE_INVALID_OPTION',
+        `Unknown connection option \`${name}\` for createRedisBroker(): pass { url } or { client }, and broker options as the second argument.`,
+      );
+    }
+  }
+  if (c.url !== undefined && c.client !== undefined) {
+    throw new SseError('SSE_INVALID_OPTION', 'Pass either `url` or `client` to createRedisBroker(), not both.');
+  }
+  if (c.url !== undefined) {
+    if (typeof c.url !== 'string') {
+      throw new SseTypeError('SSE_INVALID_OPTION', `Option \`url\` must be a string, got ${describeValue(c.url)}.`);
+    }
+    let protocol: string;
+    try {
+      protocol = new URL(c.url).protocol;
+    } catch {
+      throw new SseTypeError(
+        'SSE_INVALID_OPTION',
+        'Option `url` is not a valid URL; use redis://host:port (or rediss:// for TLS).',
+      );
+    }
+    if (protocol !== 'redis:' && protocol !== 'rediss:') {
+      throw new SseTypeError(
+        'SSE_INVALID_OPTION',
+        `Option \`url\` must use redis:// or rediss://, got ${JSON.stringify(protocol)}.`,
+      );
+    }
+    return { url: c.url };
+  }
+  if (c.client !== undefined) {
+    const client = c.client as Record<string, unknown> | null;
+    if (client === null || typeof client !== 'object' || typeof client.duplicate !== 'function') {
+      throw new SseTypeError(
+        'SSE_INVALID_OPTION',
+        `Option \`client\` must be a node-redis v5 client from createClient(), got ${describeValue(client)}.`,
+      );
+    }
+    if ('masters' in client || 'getSentinelNode' in client || typeof client.sendCommand !== 'function') {
+      throw new SseTypeError(
+        'SSE_INVALID_OPTION',
+        'Option `client` must be a standalone node-redis client (createClient()); cluster and sentinel clients are not supported.',
+      );
+    }
+    return { client: client as unknown as RedisClientTemplate };
+  }
+  throw new SseTypeError(
+    'SSE_INVALID_OPTION',
+    'createRedisBroker() needs `url` (e.g. { url: "redis://127.0.0.1:6379" }) or `client`.',
+  );
+}
+
+function positiveInt(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new SseRangeError(
+      'SSE_INVALID_OPTION',
+      `Option \`${name}\` must be a positive whole number, got ${describeValue(value)}.`,
+    );
+  }
+  return value;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string')
+    return value.length > 40 ? `a string of length ${value.length}` : JSON.stringify(value);
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'function') return 'a function';
+  return String(value);
+}

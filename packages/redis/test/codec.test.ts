@@ -1,0 +1,82 @@
+import type { OutgoingEnvelope } from '@ssekit/core';
+import { describe, expect, it } from 'vitest';
+import { decodeEntries, decodeEntry, decodeRead, decodeTarget, encodeEnvelope, encodeTarget } from '../src/codec.js';
+import { compareStreamIds, isStreamId } from '../src/stream-id.js';
+
+/** What the publish script stores: `p <prev>` followed by the codec's fields. */
+function stored(envelope: OutgoingEnvelope, prev = ''): string[] {
+  return ['p', prev, ...encodeEnvelope(envelope)];
+}
+
+describe('the entry codec', () => {
+  it('round-trips a broadcast, a client event and a topic event with every field', () => {
+    const envelopes: OutgoingEnvelope[] = [
+      { target: { type: 'all' }, data: '{"n":1}' },
+      { target: { type: 'client', clientId: 'alice:42' }, data: 'two\nlines\r\nand more', event: 'note' },
+      { target: { type: 'topic', topic: 'news/eu' }, data: '', event: 'tick', retry: 2500 },
+    ];
+    for (const envelope of envelopes) {
+      const entry = decodeEntry('1700000000000-3', stored(envelope, '1700000000000-2'));
+      expect(entry.prev).toBe('1700000000000-2');
+      expect(entry.envelope).toEqual({ id: '1700000000000-3', event: undefined, retry: undefined, ...envelope });
+    }
+  });
+
+  it('keeps unicode data byte for byte', () => {
+    const data = 'héllo 👋 \u2028 ✓';
+    expect(decodeEntry('1-1', stored({ target: { type: 'all' }, data })).envelope?.data).toBe(data);
+  });
+
+  it('writes the target compactly and reads back only what it wrote', () => {
+    expect(encodeTarget({ type: 'all' })).toBe('*');
+    expect(encodeTarget({ type: 'client', clientId: 'a' })).toBe('c:a');
+    expect(encodeTarget({ type: 'topic', topic: 't:x' })).toBe('t:t:x');
+    expect(decodeTarget('t:t:x')).toEqual({ type: 'topic', topic: 't:x' });
+    for (const foreign of ['', 'c:', 'x:a', 'c-a', 'all']) expect(decodeTarget(foreign)).toBeUndefined();
+  });
+
+  it('ignores fields it does not know, so newer writers can add some', () => {
+    const entry = decodeEntry('5-0', ['p', '4-0', 'v', '2', 'to', '*', 'd', 'x', 'z', 'y']);
+    expect(entry.envelope?.data).toBe('x');
+  });
+
+  it('yields no envelope for entries another program wrote, but still reads their chain link', () => {
+    expect(decodeEntry('5-0', ['foo', 'bar'])).toEqual({ id: '5-0', prev: undefined, envelope: undefined });
+    expect(decodeEntry('5-0', ['p', '4-0', 'to', '*'])).toEqual({ id: '5-0', prev: '4-0', envelope: undefined });
+  });
+
+  it('refuses an event name or retry that could inject fields into the SSE stream', () => {
+    expect(decodeEntry('5-0', ['to', '*', 'd', 'x', 'e', 'a\nid: 9']).envelope).toBeUndefined();
+    for (const retry of ['-1', '1.5', '1e3', ' 7', '99999999999999999']) {
+      expect(decodeEntry('5-0', ['to', '*', 'd', 'x', 'r', retry]).envelope).toBeUndefined();
+    }
+  });
+
+  it('decodes XRANGE and XREAD replies and rejects other shapes', () => {
+    const entries = [['1-0', stored({ target: { type: 'all' }, data: 'a' })]];
+    expect(decodeEntries(entries).map((e) => e.id)).toEqual(['1-0']);
+    expect(decodeRead(null)).toEqual([]);
+    expect(decodeRead([['key', entries]]).map((e) => e.envelope?.data)).toEqual(['a']);
+    expect(() => decodeEntries('OK')).toThrow(TypeError);
+    expect(() => decodeEntries([['not-an-id', []]])).toThrow(TypeError);
+    expect(() => decodeRead([])).toThrow(TypeError);
+  });
+});
+
+describe('stream ids', () => {
+  it('accepts only canonical <ms>-<seq> ids within 64 bits', () => {
+    for (const id of ['0-0', '1-0', '1700000000000-12', '18446744073709551615-18446744073709551615']) {
+      expect(isStreamId(id), id).toBe(true);
+    }
+    for (const id of ['', '1', '1-', '-1', '01-0', '1-01', '1-0 ', 'a-b', '18446744073709551616-0', '1-0-0', '１-0']) {
+      expect(isStreamId(id), id).toBe(false);
+    }
+  });
+
+  it('orders ids numerically, with the empty cursor first', () => {
+    const sorted = ['', '0-0', '0-1', '9-0', '10-0', '10-2', '10-10', '1700000000000-0', '18446744073709551615-0'];
+    const shuffled = [...sorted].reverse();
+    expect(shuffled.sort(compareStreamIds)).toEqual(sorted);
+    expect(compareStreamIds('10-2', '10-2')).toBe(0);
+  });
+});
