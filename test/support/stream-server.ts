@@ -1,5 +1,11 @@
 import type http from 'node:http';
-import type { SseStream } from '../../packages/core/src/index.js';
+import {
+  type Hub,
+  openConnection,
+  resolveConnectOptions,
+  type SseStream,
+  type StreamOptions,
+} from '../../packages/core/src/index.js';
 import { type Running, serve } from './server.js';
 import { waitFor } from './wait.js';
 
@@ -50,4 +56,24 @@ export async function serveStreams(
 export async function closed(stream: SseStream, timeout = 5000): Promise<string> {
   await waitFor(() => stream.closed, 'the stream to close', timeout);
   return stream.closeReason as string;
+}
+
+/**
+ * Serves `hub` the way the adapters do (`resolveConnectOptions` once, `openConnection` per request). The client id
+ * comes from the `client` query parameter and the topics from `topics` (comma-separated), so a test picks them in
+ * the URL: `${url}/?client=alice&topics=news,sport`. Refusals by status are answered with their `statusCode`.
+ */
+export async function serveHub(hub: Hub, options: StreamOptions = {}): Promise<StreamServer> {
+  const route = resolveConnectOptions<http.IncomingMessage>({
+    heartbeat: false,
+    ...options,
+    hub,
+    clientId: (req) => query(req).get('client') ?? undefined,
+    topics: (req) => query(req).get('topics')?.split(',') ?? [],
+  });
+  return serveStreams((req, res) => openConnection(hub, route, req, req, res));
+}
+
+function query(req: http.IncomingMessage): URLSearchParams {
+  return new URL(req.url ?? '/', 'http://localhost').searchParams;
 }

@@ -133,6 +133,8 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
   };
   private closing: Promise<void> | undefined;
   private readonly started: Promise<void>;
+  private delivering = false;
+  private readonly deliveryBacklog: Envelope[] = [];
 
   constructor(options: HubOptions = {}) {
     super();
@@ -278,12 +280,17 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     if (stream.owner !== undefined) {
       throw new SseError('SSE_ALREADY_ATTACHED', 'This stream is already registered with a hub.');
     }
-    const list = normalizeTopics([...topics]);
+    // A string is iterable too: spreading 'news' would subscribe to 'n', 'e', 'w' and 's'.
+    const list = normalizeTopics(isIterableObject(topics) ? [...topics] : topics);
     if (stream.closed) return;
     if (this.closing !== undefined) {
       stream.end('shutdown');
       return;
     }
+    const resuming = stream.lastEventId !== undefined || stream.lastEventIdInvalid;
+    // Hold live events from the moment the stream is reachable: a `connect` listener that sends to this client
+    // would otherwise get ahead of the replay, and be sent twice (live, then again from history).
+    if (resuming) stream.hold();
     stream.owner = this;
     this.all.add(stream);
     if (stream.clientId !== undefined) addTo(this.byClient, stream.clientId, stream);
@@ -292,7 +299,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
       addTo(this.byTopic, topic, stream);
     }
     this.safeEmit('connect', stream);
-    if (stream.lastEventId !== undefined || stream.lastEventIdInvalid) await this.resume(stream);
+    if (resuming) await this.resume(stream);
   }
 
   /** @internal Subscribes a registered stream to a topic. */
@@ -369,8 +376,28 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     }
   }
 
-  /** Delivers one envelope to the matching local connections: framed once, the same bytes for every one. */
+  /**
+   * Delivers one envelope to the matching local connections: framed once, the same bytes for every one.
+   * Re-entrant calls (a `disconnect` or `close` listener that publishes while a delivery cuts a slow consumer) wait
+   * until the current delivery is done: delivered at once, the newer event would reach the remaining connections
+   * before the older one, and their cursors would skip it.
+   */
   private readonly deliver = (envelope: Envelope): void => {
+    if (this.delivering) {
+      this.deliveryBacklog.push(envelope);
+      return;
+    }
+    this.delivering = true;
+    try {
+      this.deliverNow(envelope);
+      for (let i = 0; i < this.deliveryBacklog.length; i++) this.deliverNow(this.deliveryBacklog[i] as Envelope);
+    } finally {
+      this.deliveryBacklog.length = 0;
+      this.delivering = false;
+    }
+  };
+
+  private deliverNow(envelope: Envelope): void {
     const target = envelope.target;
     const streams =
       target.type === 'all'
@@ -382,9 +409,9 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     const frame = this.frameOf(envelope);
     const seq = flusher.next();
     const id = envelope.id;
-    for (const stream of streams) stream.enqueue(frame, seq, id);
     this.counters.delivered += streams.size;
-  };
+    for (const stream of streams) stream.enqueue(frame, seq, id);
+  }
 
   private frameOf(envelope: Envelope): Buffer {
     let frame = this.frames.get(envelope);
@@ -460,6 +487,12 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
 }
 
 const ALL: Target = Object.freeze({ type: 'all' });
+
+function isIterableObject(value: unknown): value is Iterable<unknown> {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function'
+  );
+}
 
 function addTo(map: Map<string, Set<SseStream>>, key: string, stream: SseStream): void {
   let set = map.get(key);
