@@ -74,8 +74,13 @@ export function resolveConnectOptions<Req>(
  * malformed one), applies the hub's connection limits, opens the stream and registers it (replaying what the client
  * missed when it sent `Last-Event-ID`).
  *
- * @returns the open stream; or `undefined` when a connection limit was hit and the client was already answered
- *   with a `retry` hint (the adapter must then not run the route handler).
+ * A `HEAD` request gets the SSE head and an immediate end: the status and headers a `GET` would have, no stream.
+ *
+ * @param beforeOpen called synchronously once the request is accepted, right before anything is written (the SSE
+ *   head, or a limit's `retry` answer); an adapter hands the raw response over to ssekit there (Fastify's hijack).
+ *   Not called when this function throws before writing.
+ * @returns the open stream; or `undefined` when the request was answered without a stream (a connection limit's
+ *   `retry` hint, or a `HEAD` request): the adapter must then not run the route handler.
  * @throws before anything is written: the app's own `clientId()`/`topics()` errors, an `SseTypeError` with
  *   `statusCode` 400 for malformed ids, an `SseError` with `statusCode` 503/429 for a limit answered by status.
  */
@@ -85,12 +90,20 @@ export async function openConnection<Req>(
   appRequest: Req,
   req: SseRequest,
   res: SseResponse,
+  beforeOpen?: () => void,
 ): Promise<SseStream | undefined> {
   const rawId = route.clientId === undefined ? undefined : await route.clientId(appRequest);
   const clientId = rawId === null ? undefined : rawId;
   if (clientId !== undefined) assertClientId(clientId);
   const rawTopics = route.topics === undefined ? undefined : await route.topics(appRequest);
   const topics = rawTopics === undefined || rawTopics === null ? [] : normalizeTopics(toArray(rawTopics));
+
+  if (req.method === 'HEAD') {
+    // Frameworks route HEAD to GET handlers; a stream there would never end, as a HEAD response has no body.
+    beforeOpen?.();
+    createStream(req, res, route.stream, clientId).close();
+    return undefined;
+  }
 
   const refusal = hub.admit(clientId);
   if (refusal !== undefined) {
@@ -108,13 +121,50 @@ export async function openConnection<Req>(
     }
     // 200, a retry hint and an end: EventSource comes back later, where any non-200 would stop it for good.
     const base = answer.retry ?? 5000;
+    beforeOpen?.();
     createStream(req, res, route.stream, clientId).close({ retry: base + Math.floor(Math.random() * (base / 5)) });
     return undefined;
   }
 
+  beforeOpen?.();
   const stream = createStream(req, res, route.stream, clientId);
   await hub.attach(stream, topics);
   return stream;
+}
+
+/**
+ * Runs an SSE route's handler once its stream is open. A synchronous throw or a rejection must not crash the process
+ * nor leave the client hanging: it is logged with the route's logger and the stream ends with reason `error`.
+ * Resolves when the handler has settled; never rejects.
+ */
+export async function runRouteHandler<Req>(
+  route: ResolvedConnectOptions<Req>,
+  stream: SseStream,
+  handler: () => unknown,
+): Promise<void> {
+  try {
+    await handler();
+  } catch (error) {
+    routeHandlerFailed(route, stream, error);
+  }
+}
+
+/**
+ * Reports an error the app raised after the stream opened (its handler threw, or the framework caught it): logs it
+ * with the route's logger and ends the stream with reason `error`. Never throws.
+ */
+export function routeHandlerFailed<Req>(route: ResolvedConnectOptions<Req>, stream: SseStream, error: unknown): void {
+  try {
+    route.stream.logger.error(
+      stream.closed
+        ? '[ssekit] the SSE route handler failed after its stream had ended.'
+        : '[ssekit] the SSE route handler failed after the stream opened; the stream ends with reason "error".',
+      error,
+    );
+  } catch {
+    // A broken logger must not keep the stream open.
+  }
+  stream.end('error', error);
 }
 
 function toArray(value: unknown): unknown[] {

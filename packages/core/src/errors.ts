@@ -12,7 +12,8 @@ export type SseErrorCode =
   | 'SSE_INVALID_SOURCE'
   | 'SSE_HUB_CLOSED'
   | 'SSE_BROKER_UNAVAILABLE'
-  | 'SSE_ALREADY_ATTACHED';
+  | 'SSE_ALREADY_ATTACHED'
+  | 'SSE_NO_STREAM';
 
 /** Fields every ssekit error carries, whichever built-in error class it extends. */
 export interface SseErrorFields {

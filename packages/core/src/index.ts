@@ -23,6 +23,8 @@ export {
   openConnection,
   type ResolvedConnectOptions,
   resolveConnectOptions,
+  routeHandlerFailed,
+  runRouteHandler,
 } from './connect.js';
 export { isSseError, SseError, type SseErrorCode, type SseErrorFields, SseRangeError, SseTypeError } from './errors.js';
 export {
