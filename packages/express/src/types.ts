@@ -1,0 +1,34 @@
+import type { ConnectOptions, SseStream } from '@ssekit/core';
+import type { NextFunction, Request, Response } from 'express';
+
+/** Express's default `req.params` type. */
+type ParamsDictionary = Request['params'];
+
+/**
+ * Options of `sse()`, per route. `clientId(req)` and `topics(req)` receive Express's `req` (with `req.params`,
+ * `req.user` and whatever your auth middleware added); every other option is a stream option of `@ssekit/core`.
+ * `P` is the type of `req.params`; in `app.get('/x/:id', sse(...))` it is inferred from the path.
+ */
+export type SseOptions<P = ParamsDictionary> = ConnectOptions<Request<P>>;
+
+/**
+ * The handler of the `sse(options, handler)` form. It runs once the stream is open, with `res.sse` ready. A throw
+ * or a rejection ends the stream with reason `error` and is logged with the route's `logger`; it never reaches
+ * Express's error handling (which would tear the socket down) and never crashes the process.
+ */
+export type SseHandler<P = ParamsDictionary> = (req: Request<P>, res: Response, next: NextFunction) => unknown;
+
+declare global {
+  namespace Express {
+    interface Response {
+      /**
+       * The SSE stream of this request, opened by the `sse()` middleware: `send`, `write`, `comment`, `close`,
+       * `pipe`, `signal`, `lastEventId`, `clientId`, `subscribe`/`unsubscribe`, `closeReason`.
+       *
+       * Reading it on a route without `sse()` (or before `sse()` ran) throws an `SseError` with code
+       * `SSE_NO_STREAM` rather than returning `undefined`.
+       */
+      readonly sse: SseStream;
+    }
+  }
+}

@@ -1,0 +1,92 @@
+import {
+  type Hub,
+  isSseError,
+  openConnection,
+  type ResolvedConnectOptions,
+  resolveConnectOptions,
+  runRouteHandler,
+  type SseStream,
+  SseTypeError,
+} from '@ssekit/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { handOver } from './hand-over.js';
+import { bindStream } from './reply.js';
+import type { SsekitFastifyOptions, SseRouteOptions } from './types.js';
+
+/** What the plugin shares with every SSE route of its app. */
+export interface SseApp {
+  hub: Hub;
+  defaults: SsekitFastifyOptions;
+  /** Streams this app opened, whichever hub they joined; ended with reason `shutdown` on `app.close()`. */
+  streams: Set<SseStream>;
+  closing: boolean;
+}
+
+type RouteHandler = (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) => unknown;
+
+/**
+ * The `onRoute` hook: turns a route declared with `sse: true | options` into an SSE route. Its options (the
+ * plugin's defaults, overridden by the route's) are validated now, so a mistake fails at startup.
+ */
+export function sseRoute(app: SseApp, routeOptions: RouteOptions): void {
+  const value: unknown = routeOptions.sse;
+  if (value === undefined || value === false) return;
+  const where = `${String(routeOptions.method)} ${routeOptions.url}`;
+  if (value !== true && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `Route ${where}: the \`sse\` route option must be true, false or an options object, got ${typeof value}.`,
+    );
+  }
+  let route: ResolvedConnectOptions<FastifyRequest>;
+  try {
+    route = resolveConnectOptions<FastifyRequest>(
+      merge(app.defaults, value === true ? {} : (value as SseRouteOptions)),
+    );
+  } catch (error) {
+    if (isSseError(error)) error.message = `Route ${where}: ${error.message}`;
+    throw error;
+  }
+  const handler = routeOptions.handler as RouteHandler;
+  routeOptions.handler = async function sseRouteHandler(this: FastifyInstance, request, reply) {
+    await serve(app, route, handler, this, request as FastifyRequest, reply as FastifyReply);
+  };
+}
+
+function merge(defaults: SsekitFastifyOptions, route: SseRouteOptions): SsekitFastifyOptions {
+  const merged = { ...defaults, ...route };
+  // Header sets add up (a route adds one header to the app's), where every other option replaces the default.
+  if (defaults.headers !== undefined && route.headers !== undefined) {
+    merged.headers = { ...defaults.headers, ...route.headers };
+  }
+  return merged;
+}
+
+async function serve(
+  app: SseApp,
+  route: ResolvedConnectOptions<FastifyRequest>,
+  handler: RouteHandler,
+  instance: FastifyInstance,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  let stream: SseStream | undefined;
+  try {
+    stream = await openConnection(route.hub ?? app.hub, route, request, request.raw, reply.raw, () => handOver(reply));
+  } catch (error) {
+    // Already answered meanwhile (Fastify's handlerTimeout while clientId() was pending): nothing left to say.
+    if (reply.sent || reply.raw.headersSent) return;
+    // Not answered yet: Fastify replies with the error's statusCode (400 for a malformed client id, 503 for a limit).
+    throw error;
+  }
+  if (stream === undefined) return;
+  const open = stream;
+  app.streams.add(open);
+  open.once('close', () => app.streams.delete(open));
+  if (app.closing) {
+    open.end('shutdown');
+    return;
+  }
+  bindStream(reply, open);
+  await runRouteHandler(route, open, () => handler.call(instance, request, reply));
+}
