@@ -37,3 +37,28 @@ export async function listen(server: http.Server): Promise<Running> {
 export function serve(handler: http.RequestListener): Promise<Running> {
   return listen(http.createServer(handler));
 }
+
+/** The sockets a server has open, so a test can cut them like a network drop would. */
+export interface SocketTracker {
+  /** Open sockets right now. */
+  readonly size: number;
+  /** Destroys every open socket (the server keeps listening): clients see a connection reset. */
+  destroyAll(): void;
+}
+
+/** Starts tracking the sockets of `server` (HTTP/1 or HTTP/2, any framework's); call before it accepts connections. */
+export function trackSockets(server: import('node:net').Server): SocketTracker {
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (socket: import('node:net').Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  return {
+    get size() {
+      return sockets.size;
+    },
+    destroyAll() {
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}

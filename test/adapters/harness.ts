@@ -1,0 +1,42 @@
+import { express4Adapter, express5Adapter } from '../../packages/express/test/conformance-app.js';
+import { fastifyAdapter } from '../../packages/fastify/test/conformance-app.js';
+import type { Adapter, StartOptions, TestApp } from './types.js';
+
+export type { Adapter, StartOptions, TestApp, TestRequest, TestRoute } from './types.js';
+
+/**
+ * Every framework the conformance suite runs against. Express 5 uses the `sse(options), handler` + `sseErrors()`
+ * form; Express 4 the `sse(options, handler)` form; Fastify the `{ sse }` route option.
+ */
+export const adapters: Adapter[] = [express5Adapter, express4Adapter, fastifyAdapter];
+
+/** The adapters that can serve HTTP/2 (Express 5 through the prototype bridge, Fastify with `http2: true`). */
+export const http2Adapters: Adapter[] = adapters.filter((adapter) => adapter.http2);
+
+/** One adapter per framework, for the slower browser tests. */
+export const frameworkAdapters: Adapter[] = [express5Adapter, fastifyAdapter];
+
+export interface AppTracker {
+  start(adapter: Adapter, options: StartOptions): Promise<TestApp>;
+  track(app: Promise<TestApp>): Promise<TestApp>;
+  closeAll(): Promise<void>;
+}
+
+/** Starts apps for a test file and closes whatever is still running after each test. */
+export function appTracker(): AppTracker {
+  const running = new Set<TestApp>();
+  const tracker: AppTracker = {
+    start: (adapter, options) => tracker.track(adapter.start(options)),
+    async track(starting) {
+      const app = await starting;
+      running.add(app);
+      return app;
+    },
+    async closeAll() {
+      const apps = [...running];
+      running.clear();
+      await Promise.all(apps.map((app) => app.close()));
+    },
+  };
+  return tracker;
+}
