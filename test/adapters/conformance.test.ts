@@ -224,7 +224,7 @@ describe.each(adapters)('$name', (adapter) => {
       expect(logger.errorMessages).toEqual([
         '[ssekit] the SSE route handler failed after the stream opened; the stream ends with reason "error".',
       ]);
-      expect((logger.errors[0]?.[1] as Error).message).toBe('boom');
+      expect(logger.errors[0]?.[1]).toMatchObject({ message: 'boom' });
       const next = track(await rawSse(`${app.url}/events`));
       expect(next.status).toBe(200);
     });
