@@ -16,7 +16,8 @@ import type { CodeBlock } from './markdown.js';
  * Module resolution: `@ssekit/<name>` maps to `packages/<name>/src/index.ts` (what the `source` export condition
  * points at), so no build is needed. Other packages resolve normally from the sample and, failing that, from the
  * workspace packages that depend on them (`express` from `packages/express`, `fastify` from `packages/fastify`...).
- * Peer blocks resolve from `bench/` first, where the peer libraries are installed.
+ * Peer blocks resolve from `bench/` first, where the peer libraries are installed, with bundler-style resolution
+ * (see `optionsFor`).
  */
 
 /** Peer SSE libraries that migration docs show; installed in `bench/node_modules`. */
@@ -144,7 +145,14 @@ function optionsFor(group: string, base: ts.CompilerOptions, root: string): ts.C
   if (group === 'browser') {
     return { ...base, lib: ['lib.es2023.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'], types: [], typeRoots: [] };
   }
-  return { ...base, types: ['node'], typeRoots: [join(root, 'node_modules/@types')] };
+  const node = { ...base, types: ['node'], typeRoots: [join(root, 'node_modules/@types')] };
+  if (group.startsWith('peer:')) {
+    // Peer libraries ship CommonJS typings whose default export only type-checks the way most of their users
+    // compile (a bundler, or CommonJS output): under NodeNext ESM, `import fastifySSE from '@fastify/sse'` is typed
+    // as the module namespace. The migration samples show the peers' APIs, not their module interop.
+    return { ...node, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler };
+  }
+  return node;
 }
 
 /** A compiler host that shares parsed files between Programs and resolves modules as described above. */
