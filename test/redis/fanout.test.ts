@@ -1,0 +1,175 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createHub } from '../../packages/core/src/index.js';
+import { createRedisBroker } from '../../packages/redis/src/index.js';
+import { compareStreamIds } from '../../packages/redis/src/stream-id.js';
+import { openEventSource, type RecordingEventSource } from '../support/clients.js';
+import {
+  type Cluster,
+  type RedisServer,
+  recordingLogger,
+  redisRequirement,
+  startCluster,
+  startRedis,
+  uniqueKey,
+} from '../support/redis.js';
+import { waitFor } from '../support/wait.js';
+
+const requirement = redisRequirement();
+
+describe.skipIf(requirement.skip)('Redis broker: fan-out across instances', () => {
+  let redis: RedisServer;
+  let cluster: Cluster | undefined;
+  const clients: RecordingEventSource[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.close();
+    await cluster?.close();
+    cluster = undefined;
+  });
+
+  async function connect(instance: number, query: string): Promise<RecordingEventSource> {
+    const url = `${(cluster as Cluster).instances[instance]?.url}/events?${query}`;
+    const client = openEventSource(url, { eventTypes: ['ssekit-reset', 'done'] });
+    clients.push(client);
+    await client.waitForOpen();
+    return client;
+  }
+
+  /**
+   * Broadcasts a `done` marker and waits until every client got it. Each instance delivers in stream order, so once
+   * the marker arrived, everything published before it has arrived too: what is checked after this is final.
+   */
+  async function settle(...recorders: RecordingEventSource[]): Promise<void> {
+    const done = (recorder: RecordingEventSource) => recorder.events.filter((e) => e.type === 'done').length;
+    const before = recorders.map(done);
+    await cluster?.instances[0]?.hub.broadcast('', { event: 'done' });
+    await Promise.all(
+      recorders.map((recorder, i) =>
+        waitFor(() => done(recorder) > (before[i] as number), 'the "done" marker on every client', 10_000),
+      ),
+    );
+  }
+
+  function messages(recorder: RecordingEventSource): string[] {
+    return recorder.events.filter((e) => e.type === 'message').map((e) => e.data);
+  }
+
+  it('send() on one instance reaches the client id on another instance, exactly once', async () => {
+    cluster = await startCluster(redis.url, ['a', 'b']);
+    const alice = await connect(1, 'client=alice');
+    const bob = await connect(0, 'client=bob');
+    const [a, b] = cluster.instances;
+
+    await a?.hub.send('alice', { to: 'alice', from: 'a' });
+    await b?.hub.send('bob', { to: 'bob', from: 'b' });
+    await settle(alice, bob);
+
+    expect(messages(alice)).toEqual(['{"to":"alice","from":"a"}']);
+    expect(messages(bob)).toEqual(['{"to":"bob","from":"b"}']);
+  });
+
+  it('every tab of a client id gets the event, whichever instance each tab is on', async () => {
+    cluster = await startCluster(redis.url, ['a', 'b']);
+    const tabOnA = await connect(0, 'client=carol');
+    const tabOnB = await connect(1, 'client=carol');
+
+    await cluster.instances[1]?.hub.send('carol', 'hi');
+    await settle(tabOnA, tabOnB);
+
+    expect(messages(tabOnA)).toEqual(['hi']);
+    expect(messages(tabOnB)).toEqual(['hi']);
+  });
+
+  it('a topic published on one instance reaches its subscribers on every instance, and no one else', async () => {
+    cluster = await startCluster(redis.url, ['a', 'b', 'c']);
+    const newsOnA = await connect(0, 'topics=news');
+    const bothOnB = await connect(1, 'topics=news,sports');
+    const sportsOnC = await connect(2, 'topics=sports');
+
+    await cluster.instances[2]?.hub.publish('news', 'n1', { event: 'message' });
+    await cluster.instances[0]?.hub.publish('sports', 's1');
+    await settle(newsOnA, bothOnB, sportsOnC);
+
+    expect(messages(newsOnA)).toEqual(['n1']);
+    expect(messages(bothOnB)).toEqual(['n1', 's1']);
+    expect(messages(sportsOnC)).toEqual(['s1']);
+  });
+
+  it('broadcasts from several instances reach every connection once, in one order, with increasing ids', async () => {
+    cluster = await startCluster(redis.url, ['a', 'b', 'c']);
+    const recorders = [await connect(0, ''), await connect(1, ''), await connect(2, 'client=x')];
+    const perInstance = 30;
+
+    // Interleaved on purpose: three publishers at once, as three app instances would.
+    await Promise.all(
+      cluster.instances.map(async (instance) => {
+        for (let i = 0; i < perInstance; i++) await instance.hub.broadcast(`${instance.name}${i}`);
+      }),
+    );
+    await settle(...recorders);
+
+    const first = recorders[0]?.events.filter((e) => e.type === 'message') ?? [];
+    expect(first).toHaveLength(3 * perInstance);
+    for (const recorder of recorders) {
+      expect(recorder.events.filter((e) => e.type === 'message')).toEqual(first);
+    }
+    const ids = first.map((e) => e.lastEventId);
+    expect(ids.every((id, i) => i === 0 || compareStreamIds(ids[i - 1] as string, id) < 0)).toBe(true);
+    for (const name of ['a', 'b', 'c']) {
+      const own = first.map((e) => e.data).filter((d) => d.startsWith(name));
+      expect(own).toEqual(Array.from({ length: perInstance }, (_, i) => `${name}${i}`));
+    }
+  });
+
+  it('event ids are Redis stream ids, and publish resolves with the id clients see', async () => {
+    cluster = await startCluster(redis.url, ['a', 'b']);
+    const client = await connect(1, '');
+    const id = await cluster.instances[0]?.hub.broadcast({ n: 1 });
+    expect(id).toMatch(/^\d+-\d+$/);
+    await settle(client);
+    expect(client.events.find((e) => e.data === '{"n":1}')?.lastEventId).toBe(id);
+  });
+
+  it('an event published right after createHub() reaches the other instances', async () => {
+    cluster = await startCluster(redis.url, ['a']);
+    const client = await connect(0, 'topics=early');
+    // No hub.ready() here: publish itself waits until this instance reads the stream.
+    const hub = createHub({
+      broker: createRedisBroker({ url: redis.url }, { key: cluster.key, logger: cluster.logger }),
+    });
+    try {
+      await hub.publish('early', 'first words');
+      await settle(client);
+      expect(messages(client)).toEqual(['first words']);
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('a caller-given event id is refused: the stream id is the cursor every instance resumes from', async () => {
+    cluster = await startCluster(redis.url, ['a']);
+    await expect(cluster.instances[0]?.hub.send('alice', 'x', { id: 'my-id' })).rejects.toMatchObject({
+      code: 'SSE_INVALID_FIELD',
+      message: expect.stringMatching(/assigns event ids itself/),
+    });
+  });
+
+  it('a second hub on the same broker is refused, and says so', async () => {
+    const logger = recordingLogger();
+    const broker = createRedisBroker({ url: redis.url }, { key: uniqueKey('shared'), logger });
+    const first = createHub({ broker, logger });
+    const second = createHub({ broker, logger });
+    try {
+      await second.ready();
+      expect(logger.lines.some((line) => line.message.includes('already started by a hub'))).toBe(true);
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+    }
+  });
+});
