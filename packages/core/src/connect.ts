@@ -112,7 +112,7 @@ export async function openConnection<Req>(
     if (answer.type === 'status') {
       if (!res.headersSent) res.setHeader('Retry-After', String(answer.retryAfter ?? 5));
       throw new SseError(
-        'SSE_HUB_CLOSED',
+        refusal === 'closed' ? 'SSE_HUB_CLOSED' : 'SSE_TOO_MANY_CONNECTIONS',
         refusal === 'closed'
           ? 'The server is shutting down; try again shortly.'
           : `Too many SSE connections (${refusal}); try again later.`,

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Socket } from 'node:net';
 import { clock, type Ticking } from './clock.js';
 import { SseError, SseTypeError } from './errors.js';
 import { type Flushable, flusher, type SharedRuns } from './flusher.js';
@@ -18,7 +19,14 @@ import {
   type SseMessage,
   serializeData,
 } from './frame.js';
-import { assertKnownOptions, describe, durationOption, functionOption, positiveIntOption } from './validate.js';
+import {
+  assertClientId,
+  assertKnownOptions,
+  describe,
+  durationOption,
+  functionOption,
+  positiveIntOption,
+} from './validate.js';
 
 /** A request ssekit can serve: HTTP/1.x or HTTP/2 (compatibility API). */
 export type SseRequest = IncomingMessage | Http2ServerRequest;
@@ -195,6 +203,8 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
   owner: StreamOwner | undefined;
 
   private readonly res: SseResponse;
+  // The HTTP/1 socket, to send each flush at once (see rawWrite); undefined on HTTP/2.
+  private socket: Socket | undefined;
   private readonly opts: ResolvedStreamOptions;
   private controller: AbortController | undefined;
   private ended = false;
@@ -565,10 +575,16 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
     this.lastWriteAt = clock.now;
     let ok: boolean;
     try {
+      const socket = this.socket;
+      const corked = socket === undefined ? 0 : socket.writableCorked;
       ok = (res as ServerResponse).write(buffer);
       // compression() adds flush(): without it, events would sit in the gzip buffer.
       const flush = (res as { flush?: () => void }).flush;
       if (typeof flush === 'function') flush.call(res);
+      // node:http corks the socket on a write and sends at the next tick. Sending now puts the cost of the send (the
+      // syscall, most of a flush) inside the flusher's time slice, so a burst to thousands of connections yields
+      // every few ms instead of sending everything in one tick after the slice.
+      if (socket !== undefined && socket.writableCorked > corked) socket.uncork();
     } catch (error) {
       this.end('error', error);
       return true;
@@ -626,6 +642,7 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
       const socket = (req as IncomingMessage).socket;
       socket?.setNoDelay(true);
       socket?.setTimeout(0);
+      this.socket = socket ?? undefined;
     }
     res.writeHead(200, headers as Record<string, string>);
     (res as ServerResponse).flushHeaders();
@@ -689,7 +706,8 @@ function safeReturn(iterator: AsyncIterator<unknown> | Iterator<unknown>, logger
 /**
  * Opens an SSE stream on a response: writes status 200 and the SSE headers at once (so the client's `open` fires),
  * turns Nagle and the socket idle timeout off, and starts heartbeats. Works on HTTP/1.1 and HTTP/2.
- * @throws SseError/SseTypeError for invalid options or a response whose headers were already sent.
+ * @throws SseError/SseTypeError for invalid options, a malformed `clientId` (`SSE_INVALID_CLIENT_ID`, statusCode 400)
+ *   or a response whose headers were already sent.
  */
 export function createStream(
   req: SseRequest,
@@ -698,6 +716,8 @@ export function createStream(
   clientId?: string,
 ): SseStream {
   const resolved = isResolved(options) ? options : resolveStreamOptions(options);
+  // Checked here too, not only by adapters: an id that `hub.send()` would refuse could never be reached.
+  if (clientId !== undefined) assertClientId(clientId);
   if (res.headersSent) {
     throw new SseError(
       'SSE_INVALID_OPTION',

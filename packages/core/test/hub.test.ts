@@ -7,6 +7,8 @@ import {
   type Hub,
   type HubOptions,
   type Logger,
+  openConnection,
+  resolveConnectOptions,
   SseError,
   SseRangeError,
   type SseStream,
@@ -338,6 +340,38 @@ describe('connection limits', () => {
     const refused = await client('?client=a');
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toBe('5');
+  });
+
+  it('the status answer is thrown as an SseError the framework turns into the response', async () => {
+    hub = createHub({ logger: quiet, maxConnections: 1, limitResponse: { type: 'status', status: 429 } });
+    const route = resolveConnectOptions({ heartbeat: false });
+    const errors: unknown[] = [];
+    server = await serveStreams((req, res) =>
+      openConnection(hub!, route, req, req, res).catch((error: unknown) => {
+        errors.push(error);
+        throw error;
+      }),
+    );
+    clients.push(await rawSse(server.url));
+    const refused = await rawSse(server.url);
+    expect(refused.status).toBe(429);
+    checkSseError(errors[0], {
+      base: Error,
+      type: SseError,
+      code: 'SSE_TOO_MANY_CONNECTIONS',
+      message: 'Too many SSE connections (max-connections); try again later.',
+      statusCode: 429,
+    });
+    await hub.close();
+    const late = await rawSse(server.url);
+    expect(late.status).toBe(429);
+    checkSseError(errors[1], {
+      base: Error,
+      type: SseError,
+      code: 'SSE_HUB_CLOSED',
+      message: 'The server is shutting down; try again shortly.',
+      statusCode: 429,
+    });
   });
 
   it('a freed slot is available again', async () => {

@@ -115,6 +115,16 @@ describe('response head', () => {
     expect(socketTimeout).toBe(0);
   });
 
+  it('refuses a malformed client id before writing anything', () => {
+    expectSseError(() => createStream({} as never, {} as never, {}, 'a\nb'), {
+      base: TypeError,
+      type: SseTypeError,
+      code: 'SSE_INVALID_CLIENT_ID',
+      message: 'The client id "a\\nb" contains a control character; remove it.',
+      statusCode: 400,
+    });
+  });
+
   it('refuses a response whose headers were already sent', async () => {
     let error: unknown;
     server = await serveStreams((req, res) => {
