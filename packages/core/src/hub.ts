@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Broker, Envelope, GapReason, OutgoingEnvelope, ReplayResult, Target } from './broker.js';
-import { SseError, SseTypeError } from './errors.js';
+import { SseError, SseRangeError, SseTypeError } from './errors.js';
 import { flusher } from './flusher.js';
 import {
   checkEvent,
@@ -513,10 +513,10 @@ function removeFrom(map: Map<string, Set<SseStream>>, key: string, stream: SseSt
 function limitOption(name: string, value: unknown): number {
   if (value === undefined) return Number.POSITIVE_INFINITY;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new SseTypeError(
-      'SSE_INVALID_OPTION',
-      `Option \`${name}\` must be a positive whole number, got ${describe(value)}.`,
-    );
+    const message = `Option \`${name}\` must be a positive whole number, got ${describe(value)}.`;
+    // A number out of range is a RangeError, like every other size option; anything else is the wrong type.
+    if (typeof value === 'number') throw new SseRangeError('SSE_INVALID_OPTION', message);
+    throw new SseTypeError('SSE_INVALID_OPTION', message);
   }
   return value;
 }

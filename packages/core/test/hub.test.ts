@@ -648,12 +648,23 @@ describe('rejections', () => {
       SseTypeError,
       'Option `broker` must implement Broker: `publish()` is missing.',
     ],
-    [{ maxConnections: 0 }, TypeError, SseTypeError, 'Option `maxConnections` must be a positive whole number, got 0.'],
+    [
+      { maxConnections: 0 },
+      RangeError,
+      SseRangeError,
+      'Option `maxConnections` must be a positive whole number, got 0.',
+    ],
     [
       { maxConnectionsPerClient: 1.5 },
+      RangeError,
+      SseRangeError,
+      'Option `maxConnectionsPerClient` must be a positive whole number, got 1.5.',
+    ],
+    [
+      { maxConnections: '5' },
       TypeError,
       SseTypeError,
-      'Option `maxConnectionsPerClient` must be a positive whole number, got 1.5.',
+      'Option `maxConnections` must be a positive whole number, got "5".',
     ],
     [{ limitResponse: { type: 'nope' } }, TypeError, SseTypeError, /^Option `limitResponse` must be/],
     [
