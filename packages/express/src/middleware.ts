@@ -86,7 +86,7 @@ interface RouteLayer {
 
 /**
  * True when no handler follows `middleware` in the matched route for this method. Calling `next()` there would fall
- * through to Express's 404, whose final handler destroys a socket that already sent its headers.
+ * through to the app's catch-all 404 middleware, if it has one, which would try to answer over the open stream.
  */
 function endsItsRoute(req: Request<unknown>, middleware: unknown): boolean {
   const stack = (req.route as { stack?: RouteLayer[] } | undefined)?.stack;
