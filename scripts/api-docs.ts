@@ -32,6 +32,8 @@ export interface ApiEntry {
   signature: string;
   /** Set when the name is re-exported from another package (e.g. `@ssekit/core`). */
   reexportedFrom?: string;
+  /** Set when this name is another export of the same package under a second name (`export default ssekit`). */
+  aliasOf?: string;
 }
 
 /** One package's reference. */
@@ -78,6 +80,11 @@ export function buildApiModel(root: string): ApiPackage[] {
   // Pass 2: the entries.
   for (const { dir, index, exports } of collected) {
     const entries: ApiEntry[] = [];
+    const named = new Map<ts.Symbol, string>();
+    for (const exported of exports) {
+      const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+      if (exported.name !== 'default' && !named.has(target)) named.set(target, exported.name);
+    }
     for (const exported of exports) {
       const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
       const decls = target.declarations ?? [];
@@ -91,8 +98,10 @@ export function buildApiModel(root: string): ApiPackage[] {
           .getJsDocTags(checker)
           .filter((tag) => !IGNORED_TAGS.has(tag.name))
           .map((tag) => ({ name: tag.name, text: renderTag(tag, links, dir) })),
-        signature: signatureOf(decls, declarations),
+        signature: expandLocalTypeofs(signatureOf(decls, declarations), target, first, checker, links),
       };
+      const other = named.get(target);
+      if (other !== undefined && other !== exported.name) entry.aliasOf = other;
       if (origin !== undefined && origin !== dir) entry.reexportedFrom = `@ssekit/${origin}`;
       else if (first !== undefined && origin === undefined) entry.reexportedFrom = moduleNameOf(first.getSourceFile());
       entries.push(entry);
@@ -138,7 +147,11 @@ export function renderApiMarkdown(model: readonly ApiPackage[]): string {
     out.push('| Name | Kind | Summary |');
     out.push('| --- | --- | --- |');
     for (const entry of pkg.entries) {
-      const summary = entry.reexportedFrom ? `Re-exported from \`${entry.reexportedFrom}\`.` : firstSentence(entry.doc);
+      const summary = entry.aliasOf
+        ? `The same as \`${entry.aliasOf}\`.`
+        : entry.reexportedFrom
+          ? `Re-exported from \`${entry.reexportedFrom}\`.`
+          : firstSentence(entry.doc);
       out.push(`| [\`${entry.name}\`](#${anchorOf(pkg.dir, entry.name)}) | ${entry.kind} | ${tableCell(summary)} |`);
     }
     out.push('');
@@ -147,6 +160,14 @@ export function renderApiMarkdown(model: readonly ApiPackage[]): string {
       out.push('');
       out.push(`### \`${entry.name}\``);
       out.push('');
+      if (entry.aliasOf !== undefined) {
+        out.push(
+          `*${entry.kind}*: ${entry.name === 'default' ? 'the default export is' : 'the same as'} ` +
+            `[\`${entry.aliasOf}\`](#${anchorOf(pkg.dir, entry.aliasOf)}).`,
+        );
+        out.push('');
+        continue;
+      }
       if (entry.reexportedFrom?.startsWith('@ssekit/')) {
         const from = entry.reexportedFrom.slice('@ssekit/'.length);
         out.push(
@@ -179,7 +200,8 @@ export function renderApiMarkdown(model: readonly ApiPackage[]): string {
       );
       out.push('');
       for (const augmentation of pkg.augmentations) {
-        out.push(`\`declare module '${augmentation.module}'\`, from \`${augmentation.file}\`:`);
+        const what = augmentation.module === 'global' ? 'declare global' : `declare module '${augmentation.module}'`;
+        out.push(`\`${what}\`, from \`${augmentation.file}\`:`);
         out.push('');
         out.push('```ts');
         out.push(augmentation.signature);
@@ -289,6 +311,27 @@ function signatureOf(declarations: readonly ts.Declaration[], emitted: Map<strin
     }
   }
   return dedent(parts.join('\n\n'));
+}
+
+/**
+ * `const ssekit: typeof ssekitPlugin` says nothing when `ssekitPlugin` is not exported: print the type itself.
+ */
+function expandLocalTypeofs(
+  signature: string,
+  target: ts.Symbol,
+  declaration: ts.Declaration | undefined,
+  checker: ts.TypeChecker,
+  links: Links,
+): string {
+  const local = /typeof ([A-Za-z_$][\w$]*)/.exec(signature);
+  if (local === null || declaration === undefined || !ts.isVariableDeclaration(declaration)) return signature;
+  if ([...links.byPackage.values()].some((names) => names.has(local[1] as string))) return signature;
+  const type = checker.typeToString(
+    checker.getTypeOfSymbolAtLocation(target, declaration),
+    undefined,
+    ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.UseAliasDefinedOutsideCurrentScope,
+  );
+  return `const ${target.name}: ${type};`;
 }
 
 function statementOf(node: ts.Node): ts.Node {
@@ -421,6 +464,8 @@ interface Links {
 }
 
 function linkTo(target: string, label: string, links: Links, dir: string): string {
+  // TypeScript reports a link it cannot resolve from the comment's scope as text only: the text is the target.
+  if (target === '' && label !== '') return linkTo(label, '', links, dir);
   const text = label === '' ? `\`${target}\`` : label;
   const head = target.split('.')[0] as string;
   // Prefer the entry of the package being documented; else the first package that exports the name.
