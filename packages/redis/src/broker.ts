@@ -81,9 +81,9 @@ export class RedisBroker implements Broker {
     );
   }
 
-  /** True while both connections to Redis are up. */
+  /** True while both connections to Redis are up and the reader knows where it is in the stream. */
   get connected(): boolean {
-    return this.publisher.isReady && this.reader.isReady;
+    return this.publisher.isReady && this.reader.isReady && this.cursor !== undefined;
   }
 
   /**
