@@ -1,0 +1,222 @@
+/**
+ * `pnpm bench`: ssekit against its peers and against a raw `node:http` server, each server in a fresh process, the
+ * load from separate client processes on raw sockets. See `--help` and docs/benchmarks.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { writeDocs } from './report/markdown.js';
+import { formatCell, formatHeartbeat, printSummary } from './report/text.js';
+import { type Options, parseArgs, USAGE } from './runner/args.js';
+import { type CellResult, type Limits, runCell } from './runner/cell.js';
+import { type HeartbeatResult, runHeartbeat } from './runner/heartbeat.js';
+import { type RedisOutcome, runRedis } from './runner/redis.js';
+import { available, repoPath, SERVERS, type ServerSpec, versionOf } from './runner/servers.js';
+
+export interface Machine {
+  cpus: number;
+  cpuModel: string;
+  memoryGiB: number;
+  node: string;
+  platform: string;
+  loadBefore: number[];
+  loadAfter: number[];
+  fileLimit: number;
+}
+
+export interface BenchResults {
+  startedAt: string;
+  finishedAt: string;
+  command: string;
+  machine: Machine;
+  versions: Record<string, string>;
+  config: Omit<Options, 'parts' | 'servers'> & { parts: string[]; servers: string[] };
+  cells: CellResult[];
+  heartbeat: HeartbeatResult[];
+  redis: RedisOutcome | undefined;
+}
+
+const RESULTS_DIR = repoPath('bench/results');
+const RESULTS_FILE = repoPath('bench/results/results.json');
+
+function fileLimits(): { soft: number; hard: number } {
+  const out = spawnSync('bash', ['-c', 'ulimit -Sn; ulimit -Hn'], { encoding: 'utf8' });
+  const [soft, hard] = out.stdout
+    .trim()
+    .split('\n')
+    .map((v) => (v === 'unlimited' ? 1_048_576 : Number(v)));
+  return { soft: soft ?? 1024, hard: hard ?? 1024 };
+}
+
+/** Raises the open-file limit to the hard limit by running this command again under `ulimit -n`. */
+function reexecWithRaisedLimit(hard: number): never {
+  const result = spawnSync(
+    'bash',
+    [
+      '-c',
+      'ulimit -n "$0" && exec "$@"',
+      String(hard),
+      process.execPath,
+      ...process.execArgv,
+      ...process.argv.slice(1),
+    ],
+    { stdio: 'inherit', env: { ...process.env, SSEKIT_BENCH_ULIMIT: String(hard) } },
+  );
+  process.exit(result.status ?? 1);
+}
+
+function selectServers(options: Options): ServerSpec[] {
+  const wanted = options.servers;
+  if (wanted !== undefined) {
+    for (const name of wanted) {
+      if (!SERVERS.some((s) => s.name === name)) {
+        throw new Error(`unknown server ${name}; known: ${SERVERS.map((s) => s.name).join(', ')}`);
+      }
+    }
+  }
+  const selected = SERVERS.filter((s) => s.name === 'raw-node' || wanted === undefined || wanted.includes(s.name));
+  return selected.filter((s) => {
+    if (available(s)) return true;
+    console.warn(`! ${s.name} skipped: ${s.requires ?? s.file} does not exist in this checkout`);
+    return false;
+  });
+}
+
+function versions(servers: ServerSpec[]): Record<string, string> {
+  const out: Record<string, string> = { node: process.versions.node };
+  for (const s of servers) for (const pkg of s.packages) out[pkg] = versionOf(pkg);
+  out['@ssekit/core'] = JSON.parse(readFileSync(repoPath('packages/core/package.json'), 'utf8')).version;
+  return out;
+}
+
+async function main(): Promise<number> {
+  const parsed = parseArgs(process.argv.slice(2));
+  if (parsed === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const options = parsed;
+  if (options.reportOnly) {
+    const results = JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as BenchResults;
+    writeDocs(results);
+    console.log('docs/benchmarks.md and docs/benchmarks.svg regenerated from bench/results/results.json');
+    return 0;
+  }
+
+  const limits = fileLimits();
+  if (limits.soft < limits.hard && process.env.SSEKIT_BENCH_ULIMIT === undefined) reexecWithRaisedLimit(limits.hard);
+  // Each process keeps a few dozen descriptors for itself (stdio, IPC, epoll, the listening socket).
+  const maxConns = limits.soft - 100;
+  const clientLimits: Limits = { perClient: Math.min(10_000, maxConns) };
+  const tooMany = options.conns.filter((c) => c > maxConns);
+  if (tooMany.length > 0) {
+    throw new Error(`--conns ${tooMany.join(',')} exceeds what one server process can open (ulimit -n ${limits.soft})`);
+  }
+  const heartbeatConns = Math.min(options.heartbeatConns, maxConns);
+  if (heartbeatConns < options.heartbeatConns) {
+    console.warn(
+      `! heartbeat test uses ${heartbeatConns} connections instead of ${options.heartbeatConns}: ulimit -n is ${limits.soft} (hard limit ${limits.hard})`,
+    );
+  }
+
+  const servers = selectServers(options);
+  const profiled = (s: ServerSpec): string[] =>
+    options.cpuProf.includes(s.name) ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS_DIR}/profiles`] : [];
+  const startedAt = new Date();
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const rawFile = `${RESULTS_DIR}/raw-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`;
+  const results: BenchResults = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: '',
+    command: `pnpm bench ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: {
+      cpus: os.availableParallelism(),
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      platform: `${os.type()} ${os.release()}`,
+      loadBefore: os.loadavg(),
+      loadAfter: [],
+      fileLimit: limits.soft,
+    },
+    versions: versions(servers),
+    config: {
+      ...options,
+      parts: [...options.parts],
+      servers: servers.map((s) => s.name),
+      heartbeatConns,
+    },
+    cells: [],
+    heartbeat: [],
+    redis: undefined,
+  };
+  const save = (): void => writeFileSync(rawFile, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(
+    `ssekit bench: ${servers.map((s) => s.name).join(', ')}; ${os.availableParallelism()} CPUs, Node ${process.version}, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+
+  if (options.parts.has('matrix')) {
+    for (let run = 1; run <= options.runs; run++) {
+      for (const conns of options.conns) {
+        for (const size of options.sizes) {
+          // Servers interleaved within a run: drifting background load hits every server of a cell alike.
+          for (const spec of servers) {
+            const cell = { conns, size, events: options.events, warmup: options.warmup };
+            const result = await runCell(spec, cell, run, clientLimits, profiled(spec));
+            results.cells.push(result);
+            console.log(formatCell(result, options.runs));
+            save();
+          }
+        }
+      }
+    }
+  }
+
+  if (options.parts.has('heartbeat')) {
+    const candidates = servers.filter((s) => s.heartbeat);
+    for (let run = 1; run <= options.runs; run++) {
+      for (const spec of candidates) {
+        const result = await runHeartbeat(spec, heartbeatConns, options.heartbeatSeconds, run, clientLimits);
+        results.heartbeat.push(result);
+        console.log(formatHeartbeat(result, options.runs));
+        save();
+      }
+    }
+  }
+
+  if (options.parts.has('redis')) {
+    results.redis = await runRedis(options);
+    save();
+  }
+
+  results.machine.loadAfter = os.loadavg();
+  results.finishedAt = new Date().toISOString();
+  save();
+  printSummary(results);
+  if (options.writeDocs) {
+    writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+    writeDocs(results);
+    console.log('wrote docs/benchmarks.md, docs/benchmarks.svg and bench/results/results.json');
+  }
+  console.log(`raw results: ${rawFile}`);
+  const failures =
+    results.cells.filter((c) => !c.ok).length +
+    results.heartbeat.filter((h) => !h.ok).length +
+    (results.redis?.runs.filter((r) => !r.ok).length ?? 0);
+  if (failures > 0) {
+    console.error(`\n${failures} run(s) FAILED (lost, duplicated or reordered events, or a process died): see above.`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    console.error(error.message);
+    process.exit(2);
+  },
+);

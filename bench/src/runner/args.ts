@@ -1,0 +1,149 @@
+/** Command-line flags of `pnpm bench`. */
+
+export interface Options {
+  quick: boolean;
+  servers: string[] | undefined;
+  conns: number[];
+  sizes: number[];
+  events: number;
+  warmup: number;
+  runs: number;
+  parts: Set<Part>;
+  heartbeatConns: number;
+  heartbeatSeconds: number;
+  /** Write docs/benchmarks.md, docs/benchmarks.svg and bench/results/results.json. */
+  writeDocs: boolean;
+  /** Only regenerate the docs from bench/results/results.json. */
+  reportOnly: boolean;
+  /** Servers to run with `--cpu-prof` (profiles land in bench/results/profiles). */
+  cpuProf: string[];
+}
+
+export type Part = 'matrix' | 'heartbeat' | 'redis';
+const PARTS: readonly Part[] = ['matrix', 'heartbeat', 'redis'];
+
+export const USAGE = `pnpm bench [flags]
+
+  --quick                  small matrix (100 and 1,000 connections), 1 run, short heartbeat test; docs untouched
+  --servers=a,b            servers to run (raw-node, the baseline, is always added)
+  --conns=100,1000,5000    connection counts
+  --sizes=64,1024          payload sizes in bytes
+  --events=100             events per broadcast
+  --warmup=N               events of the unmeasured warm-up broadcast (default: --events, quick: 20)
+  --runs=3                 runs per cell; figures are medians
+  --parts=matrix,heartbeat,redis
+  --heartbeat-conns=20000  idle connections of the heartbeat test (capped by the open-file limit)
+  --heartbeat-seconds=10   measuring window of the heartbeat test
+  --docs / --no-docs       write docs/benchmarks.md and .svg (default: on for a full run, off otherwise)
+  --report                 only regenerate the docs from bench/results/results.json
+  --cpu-prof=a,b           run these servers with --cpu-prof (bench/results/profiles)
+  --help`;
+
+function list(value: string, name: string): string[] {
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (items.length === 0) throw new Error(`--${name} needs at least one value`);
+  return items;
+}
+
+function numbers(value: string, name: string, min: number, max: number): number[] {
+  return list(value, name).map((item) => {
+    const n = Number(item.replace(/_/g, ''));
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      throw new Error(`--${name}: ${item} is not a whole number in ${min}..${max}`);
+    return n;
+  });
+}
+
+function one(value: string, name: string, min: number, max: number): number {
+  return numbers(value, name, min, max)[0] as number;
+}
+
+export function parseArgs(argv: string[]): Options | 'help' {
+  const quick = argv.includes('--quick');
+  const o: Options = {
+    quick,
+    servers: undefined,
+    conns: quick ? [100, 1000] : [100, 1000, 5000],
+    sizes: [64, 1024],
+    events: 100,
+    warmup: -1,
+    runs: quick ? 1 : 3,
+    parts: new Set(PARTS),
+    heartbeatConns: quick ? 2000 : 20_000,
+    heartbeatSeconds: quick ? 3 : 10,
+    writeDocs: false,
+    reportOnly: false,
+    cpuProf: [],
+  };
+  let docs: boolean | undefined;
+  let customMatrix = false;
+  for (const arg of argv) {
+    const [flag, value = ''] = arg.split(/=(.*)/s, 2) as [string, string?];
+    switch (flag) {
+      case '--quick':
+        break;
+      case '--help':
+      case '-h':
+        return 'help';
+      case '--servers':
+        o.servers = list(value, 'servers');
+        customMatrix = true;
+        break;
+      case '--conns':
+        o.conns = numbers(value, 'conns', 1, 100_000);
+        customMatrix = true;
+        break;
+      case '--sizes':
+        o.sizes = numbers(value, 'sizes', 40, 65_536);
+        customMatrix = true;
+        break;
+      case '--events':
+        o.events = one(value, 'events', 1, 10_000);
+        customMatrix = true;
+        break;
+      case '--warmup':
+        o.warmup = one(value, 'warmup', 0, 10_000);
+        break;
+      case '--runs':
+        o.runs = one(value, 'runs', 1, 20);
+        customMatrix = true;
+        break;
+      case '--parts':
+        o.parts = new Set(
+          list(value, 'parts').map((p) => {
+            if (!PARTS.includes(p as Part)) throw new Error(`--parts: unknown part ${p} (${PARTS.join(', ')})`);
+            return p as Part;
+          }),
+        );
+        customMatrix = true;
+        break;
+      case '--heartbeat-conns':
+        o.heartbeatConns = one(value, 'heartbeat-conns', 1, 100_000);
+        break;
+      case '--heartbeat-seconds':
+        o.heartbeatSeconds = one(value, 'heartbeat-seconds', 1, 300);
+        break;
+      case '--docs':
+        docs = true;
+        break;
+      case '--no-docs':
+        docs = false;
+        break;
+      case '--report':
+        o.reportOnly = true;
+        break;
+      case '--cpu-prof':
+        o.cpuProf = list(value, 'cpu-prof');
+        break;
+      default:
+        throw new Error(`unknown flag ${arg}\n\n${USAGE}`);
+    }
+  }
+  if (o.warmup === -1) o.warmup = quick ? 20 : o.events;
+  // The docs hold a full run unless asked otherwise.
+  o.writeDocs = docs ?? (!quick && !customMatrix);
+  return o;
+}

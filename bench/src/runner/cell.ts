@@ -1,0 +1,302 @@
+/**
+ * One cell of the matrix for one server: a fresh server process, fresh load-client process(es), `conns` connections,
+ * then three rounds of `events` events of `size` bytes: a warm-up (not measured), a measured round, and a round with
+ * `GET /stats` probes for the longest event-loop stall (probes cost server CPU, so they stay out of the measured one).
+ */
+import type { Agent } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createHistogram, merge, quantileMs } from '../client/histogram.js';
+import type { RoundReport } from '../client/load-client.js';
+import { call, getStats, statsAgent } from './http.js';
+import { isOp, type LoadClient, startClient, startServer } from './processes.js';
+import type { ServerSpec } from './servers.js';
+
+export interface CellSpec {
+  conns: number;
+  size: number;
+  events: number;
+  warmup: number;
+}
+
+export interface CellFigures {
+  /** Delivered events per second: events × connections over first publish → last receive. */
+  eventsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Server CPU (user + system) per 1,000 delivered events, ms. */
+  cpuMsPer1k: number;
+  /** Server CPU share during the measured round (1 = one core). */
+  serverCpuShare: number;
+  /** Load client CPU share during the measured round (1 = one core, summed over client processes). */
+  clientCpuShare: number;
+  /** Server RSS growth per idle connection after a full GC (slope from half to all connections), bytes. */
+  rssPerConn: number;
+  /** JS heap growth per idle connection, same method (a steadier view of what the library itself keeps), bytes. */
+  heapPerConn: number;
+  /** Longest `GET /stats` round trip while a broadcast ran, ms. */
+  stallMs: number;
+  /** Probes answered during the stall round. */
+  probes: number;
+  /** Time to open the connections, ms. */
+  openMs: number;
+}
+
+export interface CellResult {
+  server: string;
+  conns: number;
+  size: number;
+  events: number;
+  run: number;
+  ok: boolean;
+  error?: string;
+  figures?: CellFigures;
+}
+
+export interface Limits {
+  /** Most connections one client process opens (its file descriptor limit). */
+  perClient: number;
+}
+
+/** Gap between two stall probes. */
+const PROBE_GAP_MS = 5;
+
+/** Starts enough client processes for `conns` connections (each opens at most `limits.perClient`). */
+export function startClients(conns: number, limits: Limits, name: string): LoadClient[] {
+  const count = Math.ceil(conns / limits.perClient);
+  return Array.from({ length: count }, (_, i) => startClient(`${name} client ${i + 1}`));
+}
+
+/** Opens `conns` more connections, spread evenly over the clients; returns how long it took, ms. */
+export async function openConnections(clients: LoadClient[], port: number, conns: number): Promise<number> {
+  const started = performance.now();
+  const count = clients.length;
+  await Promise.all(
+    clients.map(async (client, i) => {
+      const share = Math.floor(conns / count) + (i < conns % count ? 1 : 0);
+      if (share === 0) return;
+      client.send({ op: 'open', port, count: share });
+      await client.next(isOp('opened'), 60_000 + share * 10, 'opened connections');
+    }),
+  );
+  return performance.now() - started;
+}
+
+export async function closeClients(clients: LoadClient[]): Promise<void> {
+  for (const client of clients) client.send({ op: 'close' });
+  await Promise.all(clients.map((c) => c.stop()));
+}
+
+/** Waits until the server counts `conns` open connections. */
+export async function waitForConnections(port: number, agent: Agent, conns: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = -1;
+  while (Date.now() < deadline) {
+    seen = (await getStats(port, agent)).body.connections;
+    if (seen === conns) return;
+    await sleep(100);
+  }
+  throw new Error(`the server counts ${seen} open connections instead of ${conns} after ${timeoutMs / 1000} s`);
+}
+
+interface RoundOutcome {
+  report: RoundReport & { clients: number };
+  serverCpuUs: number;
+  stallMs: number;
+  probes: number;
+}
+
+/** Time allowed for a round: generous, but bounded (a server that loses events must not hang the bench). */
+function roundTimeoutMs(conns: number, events: number, size: number): number {
+  return 30_000 + (conns * events) / 5 + (conns * events * size) / 2_000;
+}
+
+/** A server process the runner talks to: its port and a kept-alive connection for `/stats`. */
+export interface Target {
+  port: number;
+  agent: Agent;
+}
+
+/**
+ * One broadcast round: tells the clients which events to expect, triggers the broadcast on the first target and
+ * waits for every connection to receive every event (in order, no loss: the clients check). With `probe`, sends
+ * `GET /stats` to the first target back to back (a few ms apart) while it runs and keeps the longest round trip.
+ * Server CPU is summed over all targets.
+ */
+export async function round(
+  targets: Target[],
+  clients: LoadClient[],
+  spec: { conns: number; first: number; n: number; size: number },
+  probe: boolean,
+): Promise<RoundOutcome> {
+  const { conns, first, n, size } = spec;
+  const publisher = targets[0] as Target;
+  await Promise.all(
+    clients.map((c) => {
+      c.send({ op: 'expect', first, n });
+      return c.next(isOp('expecting'), 10_000, 'round start');
+    }),
+  );
+  const cpuOf = async (): Promise<number> => {
+    const answers = await Promise.all(targets.map((t) => getStats(t.port, t.agent)));
+    return answers.reduce((sum, a) => sum + a.body.cpuUs, 0);
+  };
+  const before = await cpuOf();
+  const timeout = roundTimeoutMs(conns, n, size);
+  let finished = false;
+  const done = Promise.all(clients.map((c) => c.next(isOp('done'), timeout, `all ${n} events within the time limit`)));
+  done.then(
+    () => {
+      finished = true;
+    },
+    () => {
+      finished = true;
+    },
+  );
+  const post = call<{ first: number; n: number }>(publisher.port, 'POST', `/broadcast?n=${n}&size=${size}`);
+  // Settled here so that a failure of `done` first does not leave this rejection unhandled.
+  post.catch(() => {});
+  let stallMs = 0;
+  let probes = 0;
+  if (probe) {
+    while (!finished) {
+      const answer = await getStats(publisher.port, publisher.agent);
+      probes++;
+      stallMs = Math.max(stallMs, answer.ms);
+      await sleep(PROBE_GAP_MS);
+    }
+  }
+  let reports: Extract<Awaited<typeof done>[number], { op: 'done' }>[];
+  try {
+    reports = await done;
+  } catch (error) {
+    const statuses = await Promise.all(
+      clients.map(async (c) => {
+        c.send({ op: 'status' });
+        return c.next(isOp('status'), 5000, 'status').catch(() => undefined);
+      }),
+    );
+    const delivered = statuses.reduce((sum, s) => sum + (s?.delivered ?? 0), 0);
+    const behind = statuses.reduce((sum, s) => sum + (s?.connectionsBehind ?? 0), 0);
+    throw new Error(
+      `${(error as Error).message}: ${delivered} of ${conns * n} events delivered, ${behind} connections incomplete`,
+    );
+  }
+  const published = await post;
+  if (published.body.first !== first || published.body.n !== n) {
+    throw new Error(
+      `the server numbered the round ${published.body.first}+${published.body.n}, expected ${first}+${n}`,
+    );
+  }
+  const after = await cpuOf();
+  return {
+    report: mergeReports(reports.map((r) => r.report)),
+    serverCpuUs: after - before,
+    stallMs,
+    probes,
+  };
+}
+
+function mergeReports(reports: RoundReport[]): RoundReport & { clients: number } {
+  const histogram = createHistogram();
+  for (const r of reports) merge(histogram, r.histogram);
+  return {
+    clients: reports.length,
+    delivered: reports.reduce((s, r) => s + r.delivered, 0),
+    firstSentUs: Math.min(...reports.map((r) => r.firstSentUs)),
+    lastReceivedUs: Math.max(...reports.map((r) => r.lastReceivedUs)),
+    histogram: Array.from(histogram),
+    cpuUs: reports.reduce((s, r) => s + r.cpuUs, 0),
+    wallUs: Math.max(...reports.map((r) => r.wallUs)),
+  };
+}
+
+/** Figures of a measured round. */
+export function figuresOf(
+  outcome: RoundOutcome,
+): Pick<CellFigures, 'eventsPerSec' | 'p50Ms' | 'p99Ms' | 'cpuMsPer1k' | 'serverCpuShare' | 'clientCpuShare'> {
+  const { report, serverCpuUs } = outcome;
+  const spanUs = Math.max(1, report.lastReceivedUs - report.firstSentUs);
+  return {
+    eventsPerSec: report.delivered / (spanUs / 1e6),
+    p50Ms: quantileMs(report.histogram, 0.5),
+    p99Ms: quantileMs(report.histogram, 0.99),
+    cpuMsPer1k: serverCpuUs / 1000 / (report.delivered / 1000),
+    serverCpuShare: serverCpuUs / report.wallUs,
+    clientCpuShare: report.cpuUs / report.wallUs,
+  };
+}
+
+/** The three rounds of a cell: warm-up, measured, and stall-probed. */
+export async function measure(
+  targets: Target[],
+  clients: LoadClient[],
+  cell: CellSpec,
+): Promise<{ measured: RoundOutcome; stall: RoundOutcome }> {
+  let first = 0;
+  const spec = (n: number) => ({ conns: cell.conns, first, n, size: cell.size });
+  if (cell.warmup > 0) {
+    await round(targets, clients, spec(cell.warmup), false);
+    first += cell.warmup;
+  }
+  const measured = await round(targets, clients, spec(cell.events), false);
+  first += cell.events;
+  const stall = await round(targets, clients, spec(cell.events), true);
+  return { measured, stall };
+}
+
+/** Runs one cell for one server; never throws: a failure is recorded in the result. */
+export async function runCell(
+  spec: ServerSpec,
+  cell: CellSpec,
+  run: number,
+  limits: Limits,
+  nodeFlags: string[] = [],
+): Promise<CellResult> {
+  const base: CellResult = {
+    server: spec.name,
+    conns: cell.conns,
+    size: cell.size,
+    events: cell.events,
+    run,
+    ok: false,
+  };
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let clients: LoadClient[] = [];
+  const agent = statsAgent();
+  try {
+    server = await startServer(spec.name, spec.file, { nodeFlags });
+    const { port } = server;
+    clients = startClients(cell.conns, limits, spec.name);
+    // RSS per idle connection is the slope between half and all of the connections: what the first connection
+    // costs once (lazily loaded code, JIT, pools) is not a per-connection cost.
+    const half = Math.floor(cell.conns / 2);
+    let openMs = await openConnections(clients, port, half);
+    await waitForConnections(port, agent, half);
+    await sleep(300);
+    const idle0 = await getStats(port, agent, true);
+    openMs += await openConnections(clients, port, cell.conns - half);
+    await waitForConnections(port, agent, cell.conns);
+    await sleep(300);
+    const idle1 = await getStats(port, agent, true);
+    const { measured, stall } = await measure([{ port, agent }], clients, cell);
+    return {
+      ...base,
+      ok: true,
+      figures: {
+        ...figuresOf(measured),
+        rssPerConn: (idle1.body.rss - idle0.body.rss) / (cell.conns - half),
+        heapPerConn: (idle1.body.heapUsed - idle0.body.heapUsed) / (cell.conns - half),
+        stallMs: stall.stallMs,
+        probes: stall.probes,
+        openMs,
+      },
+    };
+  } catch (error) {
+    const failure = server?.child.failure ?? clients.find((c) => c.failure)?.failure ?? error;
+    return { ...base, error: (failure as Error).message };
+  } finally {
+    agent.destroy();
+    await closeClients(clients);
+    await server?.child.stop();
+  }
+}

@@ -1,0 +1,112 @@
+/** The servers under test: one file each in ../servers, all with the same HTTP contract (see contract.ts). */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface ServerSpec {
+  /** Name used in flags and results. */
+  name: string;
+  /** Name shown in tables. */
+  label: string;
+  file: string;
+  /** npm packages whose versions the report lists. */
+  packages: string[];
+  /** Takes BENCH_HEARTBEAT_MS (the heartbeat comparison runs on these). */
+  heartbeat: boolean;
+  /** True for ssekit itself (targets apply). */
+  ssekit: boolean;
+  /** A repository file that must exist for this server to run (adapters built by other work in progress). */
+  requires?: string;
+}
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const server = (file: string): string => fileURLToPath(new URL(`../servers/${file}`, import.meta.url));
+
+export const SERVERS: readonly ServerSpec[] = [
+  {
+    name: 'raw-node',
+    label: 'raw node:http',
+    file: server('raw-node.ts'),
+    packages: [],
+    heartbeat: false,
+    ssekit: false,
+  },
+  {
+    name: 'ssekit-core',
+    label: 'ssekit (core, node:http)',
+    file: server('ssekit-core.ts'),
+    packages: [],
+    heartbeat: true,
+    ssekit: true,
+  },
+  {
+    name: 'ssekit-express',
+    label: 'ssekit + Express',
+    file: server('ssekit-express.ts'),
+    packages: ['express'],
+    heartbeat: true,
+    ssekit: true,
+    requires: 'packages/express/src/index.ts',
+  },
+  {
+    name: 'ssekit-fastify',
+    label: 'ssekit + Fastify',
+    file: server('ssekit-fastify.ts'),
+    packages: ['fastify'],
+    heartbeat: true,
+    ssekit: true,
+    requires: 'packages/fastify/src/index.ts',
+  },
+  {
+    name: 'better-sse',
+    label: 'better-sse + Express',
+    file: server('better-sse.ts'),
+    packages: ['better-sse', 'express'],
+    heartbeat: true,
+    ssekit: false,
+  },
+  {
+    name: 'fastify-sse',
+    label: '@fastify/sse',
+    file: server('fastify-sse.ts'),
+    packages: ['@fastify/sse', 'fastify'],
+    heartbeat: true,
+    ssekit: false,
+  },
+  {
+    name: 'fastify-sse-v2',
+    label: 'fastify-sse-v2',
+    file: server('fastify-sse-v2.ts'),
+    packages: ['fastify-sse-v2', 'fastify'],
+    heartbeat: false,
+    ssekit: false,
+  },
+  {
+    name: 'express-sse',
+    label: 'express-sse',
+    file: server('express-sse.ts'),
+    packages: ['express-sse', 'express'],
+    heartbeat: false,
+    ssekit: false,
+  },
+];
+
+/** Whether a server can run in this checkout (its file and what it requires exist). */
+export function available(spec: ServerSpec): boolean {
+  return existsSync(spec.file) && (spec.requires === undefined || existsSync(REPO + spec.requires));
+}
+
+export function repoPath(relative: string): string {
+  return REPO + relative;
+}
+
+/** The installed version of a package the bench depends on. */
+export function versionOf(pkg: string): string {
+  try {
+    const json = JSON.parse(readFileSync(repoPath(`bench/node_modules/${pkg}/package.json`), 'utf8')) as {
+      version: string;
+    };
+    return json.version;
+  } catch {
+    return 'unknown';
+  }
+}
