@@ -158,7 +158,9 @@ const request = fc.record({
   ),
 });
 
-function toBytes(r: fc.Infer<typeof request>): Buffer {
+type FuzzedRequest = typeof request extends fc.Arbitrary<infer T> ? T : never;
+
+function toBytes(r: FuzzedRequest): Buffer {
   const search = Object.entries(r.query)
     .map(([key, value]) => `${key}=${value}`)
     .join('&');
