@@ -74,8 +74,11 @@ async function serve(
   try {
     stream = await openConnection(route.hub ?? app.hub, route, request, request.raw, reply.raw, () => handOver(reply));
   } catch (error) {
-    // Already answered meanwhile (Fastify's handlerTimeout while clientId() was pending): nothing left to say.
-    if (reply.sent || reply.raw.headersSent) return;
+    if (reply.sent || reply.raw.headersSent) {
+      // Answered meanwhile (Fastify's handlerTimeout fired while clientId() was pending): nothing left to say.
+      route.stream.logger.warn('[ssekit] the request was answered before its SSE stream could open.', error);
+      return;
+    }
     // Not answered yet: Fastify replies with the error's statusCode (400 for a malformed client id, 503 for a limit).
     throw error;
   }

@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rawSse } from '../../../test/support/clients.js';
 import { http2Get } from '../../../test/support/http2.js';
+import { captureLogger } from '../../../test/support/logger.js';
 import { sleep, waitFor } from '../../../test/support/wait.js';
 import { listenFastify } from './conformance-app.js';
 
@@ -240,6 +241,23 @@ describe('the request lifecycle', () => {
   });
 });
 
+describe('closing with a hub the plugin did not create', () => {
+  it('ends the app\'s streams on a route\'s own hub with reason "shutdown" and leaves that hub open', async () => {
+    const routeHub = createHub();
+    const app = Fastify();
+    await app.register(ssekit);
+    app.get('/events', { sse: { hub: routeHub } }, async () => {});
+    const { url } = await start(app);
+    const client = await connect(`${url}/events`);
+    await waitFor(() => routeHub.size === 1, 'the stream to join the route hub');
+    await app.close();
+    await client.waitForEnd();
+    expect(routeHub.stats().closed.shutdown).toBe(1);
+    expect(routeHub.closed).toBe(false);
+    await routeHub.close();
+  });
+});
+
 describe("Fastify's own timeouts", () => {
   it('do not cut an idle stream: connectionTimeout, requestTimeout, handlerTimeout and keepAliveTimeout', async () => {
     const app = Fastify({
@@ -258,6 +276,32 @@ describe("Fastify's own timeouts", () => {
     expect(client.ended).toBe(false);
     await app.sse.broadcast('still here');
     expect((await client.waitForEvents(1))[0]?.data).toBe('still here');
+  });
+
+  it('handlerTimeout still bounds a slow clientId(): 503, and no stream opens afterwards', async () => {
+    const logger = captureLogger();
+    const app = Fastify({ handlerTimeout: 100 });
+    await app.register(ssekit, { logger });
+    let resolved = false;
+    app.get(
+      '/events',
+      {
+        sse: {
+          clientId: async () => {
+            await sleep(300);
+            resolved = true;
+            return 'late';
+          },
+        },
+      },
+      async () => {},
+    );
+    const { url } = await start(app);
+    const answer = await fetch(`${url}/events`);
+    expect(answer.status).toBe(503);
+    await waitFor(() => resolved && logger.warnings.length === 1, 'clientId() to resolve');
+    expect(app.sse.size).toBe(0);
+    expect(String(logger.warnings[0]?.[0])).toBe('[ssekit] the request was answered before its SSE stream could open.');
   });
 
   it('do not cut a stream with heartbeats over HTTP/2 (http2SessionTimeout)', async () => {
