@@ -30,8 +30,9 @@ export function handOver(reply: FastifyReply): void {
   raw.once('close', () => {
     if (raw.writableFinished) return;
     // Fastify's response listener takes `error` as "the response is over"; without an error object it runs the
-    // onResponse hooks and logs the request as completed, like a stream that ended on the server's side.
-    // Our stream keeps its own 'error' listener on the response, so this emit can never be unhandled.
+    // onResponse hooks and logs the request as completed, like a stream that ended on the server's side. Fastify
+    // listens only when it has something to report (a logger, onResponse hooks); with no listener at all, an
+    // 'error' event would be thrown instead, so none is emitted then.
     if (raw.listenerCount('error') > 0) raw.emit('error');
   });
 }
