@@ -114,7 +114,12 @@ export class RedisBroker implements Broker {
     this.startup.catch(noop);
     this.openPublisher();
     this.reader.start().catch((error) => this.settleStartup?.(unavailable(error, 'offline')));
-    this.loop = this.read();
+    this.loop = this.read().catch((error) => {
+      this.options.logger.error(
+        '[ssekit] the Redis reader stopped unexpectedly; events no longer reach this hub.',
+        error,
+      );
+    });
     return this.startup;
   }
 
