@@ -10,7 +10,7 @@ import {
 import type { NextFunction, Request, Response } from 'express';
 import { hub as defaultHub } from './default-hub.js';
 import { bindStream } from './response.js';
-import type { SseHandler, SseOptions } from './types.js';
+import type { NamedParams, SseHandler, SseOptions } from './types.js';
 
 /**
  * The middleware `sse()` returns. Generic in the route's params, so that in `app.get('/x/:id', sse(), handler)`
@@ -35,7 +35,7 @@ export type SseMiddleware = <P>(req: Request<P>, res: Response, next: NextFuncti
  *   the middleware and add {@link sseErrors} to the app for the same treatment of errors.
  * @throws SseTypeError/SseRangeError for an invalid option or a handler that is not a function.
  */
-export function sse<P = Record<string, string>>(options?: SseOptions<P>, handler?: SseHandler<P>): SseMiddleware {
+export function sse<P = NamedParams>(options?: SseOptions<P>, handler?: SseHandler<P>): SseMiddleware {
   const route = resolveConnectOptions<Request<P>>(options);
   if (handler !== undefined && typeof handler !== 'function') {
     throw new SseTypeError(

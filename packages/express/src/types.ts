@@ -1,22 +1,22 @@
 import type { ConnectOptions, SseStream } from '@ssekit/core';
 import type { NextFunction, Request, Response } from 'express';
 
-/** Express's default `req.params` type. */
-type ParamsDictionary = Request['params'];
+/** Named route params (`/rooms/:room`); Express 5 wildcards (`/*path`) give `string[]`, pass your own type then. */
+export type NamedParams = Record<string, string>;
 
 /**
  * Options of `sse()`, per route. `clientId(req)` and `topics(req)` receive Express's `req` (with `req.params`,
  * `req.user` and whatever your auth middleware added); every other option is a stream option of `@ssekit/core`.
- * `P` is the type of `req.params`; in `app.get('/x/:id', sse(...))` it is inferred from the path.
+ * `P` is the type of `req.params` (default: named string params, e.g. `sse<{ path: string[] }>()` for a wildcard).
  */
-export type SseOptions<P = ParamsDictionary> = ConnectOptions<Request<P>>;
+export type SseOptions<P = NamedParams> = ConnectOptions<Request<P>>;
 
 /**
  * The handler of the `sse(options, handler)` form. It runs once the stream is open, with `res.sse` ready. A throw
  * or a rejection ends the stream with reason `error` and is logged with the route's `logger`; it never reaches
  * Express's error handling (which would tear the socket down) and never crashes the process.
  */
-export type SseHandler<P = ParamsDictionary> = (req: Request<P>, res: Response, next: NextFunction) => unknown;
+export type SseHandler<P = NamedParams> = (req: Request<P>, res: Response, next: NextFunction) => unknown;
 
 declare global {
   namespace Express {
