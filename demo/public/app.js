@@ -74,6 +74,8 @@ const conn = {
   // Between `open` and the server's `connected` event come the events the hub replayed from history.
   catchingUp: false,
   caughtUp: 0,
+  missingAtOpen: 0,
+  duplicatesAtOpen: 0,
   ticksSinceOpen: [],
   lastTickSeq: undefined,
   lastPerfSeq: new Map(),
@@ -147,6 +149,8 @@ function connect(resumeFrom) {
     conn.catchingUp = conn.opens > 1 || conn.manualResume;
     conn.caughtUp = 0;
     conn.ticksSinceOpen = [];
+    conn.missingAtOpen = conn.missing;
+    conn.duplicatesAtOpen = conn.duplicates;
     setState('open', 'Open');
     renderFacts();
   });
@@ -247,13 +251,20 @@ function onConnected(data) {
   conn.retry = data.retry ?? conn.retry;
   if (conn.catchingUp && data.resumedFrom) {
     const ticks = conn.ticksSinceOpen;
-    const before = conn.droppedAfterTick;
-    const range = ticks.length > 0 ? ` (ticks #${ticks[0]}–#${ticks[ticks.length - 1]})` : '';
-    const clean = conn.missing === 0 && conn.duplicates === 0;
-    const continuity = before !== undefined && ticks.length > 0 ? `, tick #${before} → #${ticks[0]}` : '';
+    const first = ticks[0];
+    const last = ticks[ticks.length - 1];
+    let detail = '';
+    if (first !== undefined) {
+      detail = first === last ? `tick #${first}` : `ticks #${first}–#${last}`;
+      if (conn.droppedAfterTick !== undefined) detail += `, right after #${conn.droppedAfterTick}`;
+      detail = ` (${detail})`;
+    }
+    const clean = conn.missing === conn.missingAtOpen && conn.duplicates === conn.duplicatesAtOpen;
+    const n = conn.caughtUp;
     report(
       clean ? 'resumed' : 'gap',
-      `Resumed after ${data.resumedFrom}: ${conn.caughtUp} missed event${conn.caughtUp === 1 ? '' : 's'} replayed${range}${continuity}, ${clean ? 'no gap, no duplicate ✓' : 'with a gap ✗'}`,
+      `Resumed with Last-Event-ID ${data.resumedFrom}: ${n} missed event${n === 1 ? '' : 's'} replayed${detail}. ` +
+        (clean ? 'No gap, no duplicate ✓' : 'Events are missing ✗'),
     );
   }
   conn.catchingUp = false;
@@ -304,9 +315,11 @@ function renderTick(tick) {
       const spark = el('td', 'spark-col');
       spark.innerHTML =
         '<svg viewBox="0 0 160 32" preserveAspectRatio="none"><polygon class="area"/><polyline class="line"/></svg>';
-      const price = el('td', 'num price mono');
+      const priceCell = el('td', 'num');
+      const price = el('span', 'price mono');
+      priceCell.append(price);
       const change = el('td', 'num change mono');
-      tr.append(name, spark, price, change);
+      tr.append(name, spark, priceCell, change);
       body.append(tr);
       row = { tr, spark, price, change, history: [] };
       quotes.set(q.symbol, row);
@@ -360,8 +373,10 @@ function renderPerf(sample) {
     head.append(title, meta);
     const grid = el('div', 'metrics');
     const m = {
-      cpu: metric('CPU', 'meter'),
-      memory: metric('Memory (RSS)', 'meter'),
+      cpu: metric('CPU (one core)', 'meter'),
+      rss: metric('Memory (RSS)'),
+      heap: metric('JS heap'),
+      system: metric('System memory', 'meter'),
       connections: metric('Connections'),
       clients: metric('Client ids'),
       events: metric('Events / s'),
@@ -380,9 +395,10 @@ function renderPerf(sample) {
   block.meta.textContent = `${sample.framework === 'fastify' ? 'Fastify' : 'Express'} · sample #${sample.seq} · load ${sample.load} on ${sample.cores} cores`;
   m.cpu.value.textContent = `${sample.cpu.toFixed(1)} %`;
   m.cpu.fill.style.width = `${Math.min(100, sample.cpu)}%`;
-  m.memory.value.textContent = `${bytes(sample.rss)} · heap ${bytes(sample.heapUsed)}`;
-  m.memory.fill.style.width = `${Math.min(100, (sample.systemMemoryUsed / sample.systemMemoryTotal) * 100)}%`;
-  m.memory.node.title = `System memory in use: ${bytes(sample.systemMemoryUsed)} of ${bytes(sample.systemMemoryTotal)}`;
+  m.rss.value.textContent = bytes(sample.rss);
+  m.heap.value.textContent = bytes(sample.heapUsed);
+  m.system.value.textContent = `${(sample.systemMemoryUsed / 2 ** 30).toFixed(1)} / ${bytes(sample.systemMemoryTotal)}`;
+  m.system.fill.style.width = `${Math.min(100, (sample.systemMemoryUsed / sample.systemMemoryTotal) * 100)}%`;
   m.connections.value.textContent = String(sample.connections);
   m.clients.value.textContent = String(sample.clients);
   m.events.value.textContent = String(sample.eventsPerSecond);

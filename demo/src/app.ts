@@ -83,6 +83,8 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     feedRoute('/api/perf', PERF_TOPIC),
     {
       path: '/api/words',
+      // Only a client that ignores `done` would use it: it comes back after `retry` and hears the words again.
+      retry,
       handle: async (stream) => {
         const result = await stream.pipe(words(intervals.word, stream.signal), { event: 'word', end: false });
         if (result.reason !== 'end') return;

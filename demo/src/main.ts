@@ -86,10 +86,13 @@ const framework = demo.framework === 'fastify' ? 'Fastify' : 'Express';
 const broker = demo.broker === 'redis' ? `the Redis broker (${redact(options.redisUrl ?? '')})` : 'the in-memory hub';
 console.log(`\n  ssekit demo on ${framework}, ${broker}, instance ${demo.instance}\n`);
 console.log(`  ➜  ${demo.url}\n`);
-console.log(
-  demo.framework === 'express' ? '  Fastify instead: pnpm demo --fastify' : '  Express instead: pnpm demo --express',
-);
-if (demo.broker === 'memory') console.log('  Several instances on one hub: set REDIS_URL (see --help)');
+const other = demo.framework === 'express' ? '--fastify' : '--express';
+if (demo.broker === 'memory') {
+  console.log(`  On ${demo.framework === 'express' ? 'Fastify' : 'Express'} instead: pnpm demo ${other}`);
+  console.log('  Several instances on one hub: set REDIS_URL (see pnpm demo --help)');
+} else {
+  console.log(`  Another instance on this hub: PORT=${demo.port + 1} REDIS_URL=… pnpm demo ${other} --no-ticker`);
+}
 console.log('  Stop: Ctrl+C\n');
 
 let stopping = false;

@@ -13,6 +13,8 @@ export interface DemoOptions {
   framework?: Framework;
   /** Run on the Redis broker at this URL (e.g. `redis://127.0.0.1:6379`); default: the in-memory hub. */
   redisUrl?: string;
+  /** The Redis stream key the instances share. Default `ssekit-demo:events`. */
+  redisKey?: string;
   /** This instance's name on the page. Default `<framework>:<port>`. */
   instance?: string;
   /** Run the stock ticker on this instance. Default true; a cluster runs it on one instance only. */
@@ -70,7 +72,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
   const host = options.host ?? '127.0.0.1';
   const logger = options.logger ?? consoleLogger;
 
-  const { hub, broker } = await createDemoHub(options.redisUrl);
+  const { hub, broker } = await createDemoHub(options.redisUrl, options.redisKey);
   const identity: DemoIdentity = { instance: options.instance ?? '', framework, broker };
   const app = createDemoApp({
     hub,
