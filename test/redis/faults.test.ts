@@ -7,8 +7,10 @@ import {
   killClients,
   type RedisServer,
   recordingLogger,
+  redisCommand,
   restartableRedisRequirement,
   startCluster,
+  startFlakyLink,
   startInstance,
   startRedis,
   uniqueKey,
@@ -146,6 +148,74 @@ describe.skipIf(requirement.skip)('Redis broker: Redis failures', () => {
     }
     expect(cluster.logger.lines.some((line) => line.message.includes('missed events'))).toBe(false);
     expect(cluster.logger.lines.some((line) => /reader connection .* is down/.test(line.message))).toBe(true);
+  });
+
+  it('history lost under running instances (the stream deleted): each client gets one reset, then the events', async () => {
+    cluster = await startCluster(redis.url, ['a', 'b']);
+    const [a, b] = cluster.instances as [(typeof cluster.instances)[0], (typeof cluster.instances)[0]];
+    const onA = await connect(a.url);
+    const onB = await connect(b.url);
+    await a.hub.broadcast('kept');
+    await onA.waitForEvents(1);
+    await onB.waitForEvents(1);
+
+    // No disconnection: the readers find out from the next entry, whose predecessor is not what they delivered.
+    await redisCommand(redis.url, ['DEL', cluster.key]);
+    await b.hub.broadcast('new history');
+    await b.hub.broadcast('goes on');
+    await onA.waitForEvents(4);
+    await onB.waitForEvents(4);
+
+    for (const client of [onA, onB]) {
+      expect(client.events.map((e) => `${e.type}:${e.data}`)).toEqual([
+        'message:kept',
+        'ssekit-reset:{"reason":"expired"}',
+        'message:new history',
+        'message:goes on',
+      ]);
+    }
+    await cluster.logger.waitFor('missed events');
+  });
+
+  it('a connection that goes silent without closing is replaced, and nothing is lost', async () => {
+    const link = await startFlakyLink(redis.url);
+    const logger = recordingLogger();
+    const key = uniqueKey('silent');
+    const options = { key, logger, blockTimeout: 200, commandTimeout: 300 };
+    const broker = createRedisBroker({ url: link.url }, options);
+    const hub = createHub({ broker, logger });
+    const instance = await startInstance('silent', hub);
+    // A second instance on a healthy link keeps publishing while the first is cut off.
+    const healthy = createHub({ broker: createRedisBroker({ url: redis.url }, options), logger });
+    try {
+      await hub.ready();
+      await healthy.ready();
+      const client = await connect(instance.url);
+      await healthy.broadcast('before');
+      await client.waitForEvents(1);
+
+      link.freeze();
+      await expect(within(hub.broadcast('into the void'), 10_000, 'a publish on a silent link')).rejects.toMatchObject({
+        code: 'SSE_BROKER_UNAVAILABLE',
+      });
+      await healthy.broadcast('while silent');
+      await logger.waitFor('did not answer the reader connection');
+      // Stay silent a while longer, so that reconnect attempts hit the silent link too and must give up on their own.
+      await sleep(800);
+      link.thaw();
+      await waitFor(() => broker.connected, 'the broker to reconnect', 15_000);
+      await healthy.broadcast('after');
+      await client.waitForEvents(3, 10_000);
+
+      // 'into the void' may or may not have reached Redis: its sender was told it was not confirmed.
+      const data = client.events.map((e) => e.data).filter((d) => d !== 'into the void');
+      expect(data).toEqual(['before', 'while silent', 'after']);
+      expect(client.opens).toBe(1);
+    } finally {
+      await instance.close();
+      await healthy.close();
+      await link.close();
+    }
   });
 
   it('a hub started while Redis is down starts working when Redis comes up', async () => {

@@ -312,6 +312,60 @@ export async function killClients(url: string, name: string): Promise<number> {
   return killed;
 }
 
+/**
+ * A TCP proxy in front of Redis that can fail the way a network does: `freeze()` stops forwarding in both
+ * directions without closing anything (a dropped NAT entry, a partitioned link: the sockets stay "open" and simply
+ * go quiet), and holds new connections the same way; `thaw()` forwards again for connections made from then on.
+ */
+export interface FlakyLink {
+  readonly url: string;
+  freeze(): void;
+  thaw(): void;
+  close(): Promise<void>;
+}
+
+export async function startFlakyLink(redisUrl: string): Promise<FlakyLink> {
+  const target = new URL(redisUrl);
+  let frozen = false;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => client.destroy());
+    if (frozen) return; // held: accepted, never answered
+    const upstream = net.connect({ host: target.hostname, port: Number(target.port || 6379) });
+    sockets.add(upstream);
+    upstream.on('close', () => {
+      sockets.delete(upstream);
+      client.destroy();
+    });
+    upstream.on('error', () => upstream.destroy());
+    client.on('close', () => upstream.destroy());
+    client.on('data', (chunk) => {
+      if (!frozen) upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => {
+      if (!frozen) client.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    freeze: () => {
+      frozen = true;
+    },
+    thaw: () => {
+      frozen = false;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // SSE instances: the way an app runs behind a load balancer, each with its own server, hub and broker.
 

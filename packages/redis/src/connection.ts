@@ -6,6 +6,7 @@ export interface RawClient {
   sendCommand(args: readonly string[]): Promise<unknown>;
   destroy(): void;
   on(event: 'error', listener: (error: unknown) => void): unknown;
+  on(event: 'connect', listener: () => void): unknown;
 }
 
 /** What a connection reports to its owner, for logging. */
@@ -149,11 +150,24 @@ export class Connection {
         // With reconnection off, a client that lost its socket ends up closed: replace it.
         if (!client.isOpen) this.breakClient?.(error);
       });
+      // node-redis bounds the TCP connect (connectTimeout), not the handshake after it (HELLO/AUTH, CLIENT SETNAME):
+      // a server, proxy or link that accepts and then goes silent would hold this attempt forever.
+      let handshake: NodeJS.Timeout | undefined;
+      client.on('connect', () => {
+        handshake = setTimeout(() => {
+          this.breakClient?.(
+            new Error(`Redis did not complete the ${this.role} connection's handshake within ${this.timeout} ms.`),
+          );
+        }, this.timeout);
+        handshake.unref();
+      });
       this.client = client;
       try {
         const connecting = client.connect();
         connecting.catch(noop);
-        const outcome = await Promise.race([connecting.then(() => undefined), broken]);
+        const outcome = await Promise.race([connecting.then(() => undefined), broken]).finally(() =>
+          clearTimeout(handshake),
+        );
         if (outcome !== undefined) throw outcome;
         if (!client.isReady) throw this.lastError ?? new Error('The Redis client did not become ready.');
         this.becomeReady();
