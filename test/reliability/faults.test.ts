@@ -161,6 +161,37 @@ describe('a client that goes away mid-write', () => {
     for (const connection of survivors) connection.close();
   });
 
+  it('leaves while clientId() is still running (a slow auth lookup): nothing is registered, nothing is logged', async () => {
+    let lookups = 0;
+    let finish: (() => void) | undefined;
+    const app = await coreApp(() => undefined, {
+      clientId: async () => {
+        lookups++;
+        await new Promise<void>((resolve) => {
+          finish = resolve;
+        });
+        return 'alice';
+      },
+    });
+    const gone = net.connect({ host: '127.0.0.1', port: app.port }, () => {
+      gone.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    });
+    await waitFor(() => lookups === 1, 'the lookup to start');
+    gone.resetAndDestroy();
+    await waitFor(() => gone.destroyed, 'the client to be gone');
+    await sleep(20);
+    finish?.();
+    // openConnection() goes on once the lookup returns: it opens a stream on a response whose client is gone, which
+    // ends at once with reason client, and is never registered with the hub.
+    const stream = await app.stream(0);
+    expect(stream.closed).toBe(true);
+    expect(stream.closeReason).toBe('client');
+    expect(app.hub.size).toBe(0);
+    expect(app.hub.has('alice')).toBe(false);
+    expect(app.reasons).toEqual([]);
+    expect(app.logger.errors).toEqual([]);
+  });
+
   it('writes to a stream whose client already left are refused quietly', async () => {
     let opened: SseStream | undefined;
     const app = await coreApp((stream) => {

@@ -12,15 +12,18 @@ import type {
 } from './fixtures/types.js';
 
 /**
- * 10,000 concurrent SSE connections on one server process, a broadcast at 50 events/s, every client leaving, then
- * 50,000 open/close cycles. The server and the load client are separate processes with their own file limit; this
- * test only drives them. `SSEKIT_FULL_LOAD=1` broadcasts for the full 30 s (the suite uses a shorter window) and
- * runs the children at normal priority.
+ * 10,000 concurrent SSE connections on one server process, a broadcast at 50 events/s for 30 s, every client
+ * leaving, then 50,000 open/close cycles. The server and the load client are separate processes with their own file
+ * limit; this test only drives them.
+ *
+ * In the suite the two children run niced (`nice -n 10`) so that test files running in parallel keep their share of
+ * the CPU; their latency figures then describe a contended machine. `SSEKIT_LOAD_NICE=0` runs them at normal
+ * priority (the figures in docs/reliability.md); `SSEKIT_LOAD_WINDOW_MS` shortens the broadcast for quick local runs.
  */
-const FULL = process.env.SSEKIT_FULL_LOAD === '1';
+const NICE = process.env.SSEKIT_LOAD_NICE === '0' ? undefined : 10;
 const CONNECTIONS = 10_000;
 const RATE = 50;
-const WINDOW_MS = FULL ? 30_000 : 10_000;
+const WINDOW_MS = Number(process.env.SSEKIT_LOAD_WINDOW_MS ?? 30_000);
 const CYCLES = 50_000;
 const FILES_NEEDED = CONNECTIONS + 500;
 
@@ -42,7 +45,7 @@ describe.skipIf(skip)(`${CONNECTIONS.toLocaleString('en')} concurrent connection
   const memory = () => server.call<ServerMemory>('memory');
 
   beforeAll(async () => {
-    const options = { fileLimit: files, nice: FULL ? undefined : 10 };
+    const options = { fileLimit: files, nice: NICE };
     server = await startChild(new URL('./fixtures/load-server.ts', import.meta.url), { ...options, exposeGc: true });
     client = await startChild(new URL('./fixtures/load-client.ts', import.meta.url), options);
     ({ port } = await server.call<{ port: number }>('listen', { heartbeat: 15_000, historySize: 1000 }));
@@ -87,7 +90,7 @@ describe.skipIf(skip)(`${CONNECTIONS.toLocaleString('en')} concurrent connection
         WINDOW_MS + 120_000,
       );
       const got = await client.call<CollectResult>('collect', { lastSeq: sent.sent, timeout: 120_000 }, 180_000);
-      expect(sent.sent).toBe((WINDOW_MS / 1000) * RATE);
+      expect(sent.sent).toBe(Math.round((WINDOW_MS / 1000) * RATE));
       expect({ complete: got.complete, missing: got.missing, gaps: got.gaps, duplicates: got.duplicates }).toEqual({
         complete: CONNECTIONS,
         missing: 0,
@@ -96,7 +99,8 @@ describe.skipIf(skip)(`${CONNECTIONS.toLocaleString('en')} concurrent connection
       });
       expect(got.ended).toBe(0);
       expect(got.latency.count).toBe(CONNECTIONS * sent.sent);
-      expect(sent.stats.dropped).toBe(0);
+      // No event was left unwritten for any connection (the warm-up's leavers account for the earlier drops).
+      expect(sent.stats.dropped).toBe(droppedBefore);
       report(`load: broadcast ${RATE}/s for ${WINDOW_MS / 1000} s to ${CONNECTIONS}`, {
         events: sent.sent,
         deliveries: got.latency.count,
@@ -106,7 +110,7 @@ describe.skipIf(skip)(`${CONNECTIONS.toLocaleString('en')} concurrent connection
         clientCpuMs: Math.round(got.cpuMs),
         serverEventLoopDelayMs: sent.eventLoopDelay,
         peakRssMiB: mib(sent.peakRss),
-        niced: !FULL,
+        niced: NICE !== undefined,
       });
     },
     WINDOW_MS + 300_000,
