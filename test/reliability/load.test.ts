@@ -84,6 +84,7 @@ describe.skipIf(skip)(`${CONNECTIONS.toLocaleString('en')} concurrent connection
     `delivers a broadcast at ${RATE} events/s for ${WINDOW_MS / 1000} s to every connection, in order, with zero loss`,
     async () => {
       await client.call('reset');
+      const droppedBefore = (await status()).stats.dropped;
       const sent = await server.call<BroadcastResult>(
         'broadcast',
         { rate: RATE, duration: WINDOW_MS },
