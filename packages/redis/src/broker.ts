@@ -59,6 +59,8 @@ export class RedisBroker implements Broker {
   private closing: Promise<void> | undefined;
   private readProblem: string | undefined;
   private malformedReported = false;
+  // Replays waiting for the reader to deliver up to an id (see replay()).
+  private readonly progressWaiters = new Set<{ id: string; done: (reached: boolean) => void }>();
 
   /** Prefer {@link createRedisBroker}. Validates both arguments and throws a typed error on a bad one. */
   constructor(connection: RedisConnection, options?: RedisBrokerOptions) {
@@ -188,8 +190,8 @@ export class RedisBroker implements Broker {
    * A gap (`unknown-id` for an id this stream never held, `expired` for one trimmed away) carries as `head` the last
    * id this instance delivered, so the client's cursor lines up with the live events that follow.
    * `unavailable` when this instance's reader has not yet delivered `lastEventId` itself (it is catching up after a
-   * disconnection): live events the client already has would otherwise reach it twice. The hub then closes the
-   * connection and the client retries with the same cursor.
+   * disconnection), or does not deliver what the replay read within `commandTimeout`: live events would otherwise
+   * reach the client twice. The hub then closes the connection and the client retries with the same cursor.
    * @throws SseError `SSE_BROKER_UNAVAILABLE` when Redis cannot be read.
    */
   async replay(lastEventId: string, filter: ReplayFilter): Promise<ReplayResult> {
@@ -227,6 +229,10 @@ export class RedisBroker implements Broker {
       last = (page[page.length - 1] as StreamEntry).id;
       full = page.length === batch;
     }
+    // The replay may have read entries the reader has not delivered yet. Their live copies must reach the hub while
+    // it still holds this connection's live events (it drops those the replay sent); after that they would be
+    // written a second time. So wait until the reader has delivered everything the replay read.
+    if (!(await this.delivered(last))) return { ok: false, reason: 'unavailable' };
     return { ok: true, events };
   }
 
@@ -237,6 +243,7 @@ export class RedisBroker implements Broker {
     this.deliver = undefined;
     this.abort.abort();
     if (this.watchdog !== undefined) clearInterval(this.watchdog);
+    for (const waiter of [...this.progressWaiters]) waiter.done(false);
     // Nothing will be delivered any more; a hub still waiting for the start has nothing left to wait for.
     this.settleStartup?.();
     this.closing = (async () => {
@@ -326,6 +333,36 @@ export class RedisBroker implements Broker {
         continue;
       }
       this.emit(entry.envelope);
+    }
+    if (this.progressWaiters.size > 0) this.wakeProgressWaiters();
+  }
+
+  /**
+   * Resolves `true` once the reader has delivered `id` (at once if it has), `false` when that takes longer than
+   * `commandTimeout` (the reader is down or far behind) or the broker closes.
+   */
+  private delivered(id: string): Promise<boolean> {
+    if (this.cursor !== undefined && compareStreamIds(this.cursor, id) >= 0) return Promise.resolve(true);
+    if (this.closed) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const waiter = {
+        id,
+        done: (reached: boolean) => {
+          clearTimeout(timer);
+          this.progressWaiters.delete(waiter);
+          resolve(reached);
+        },
+      };
+      const timer = setTimeout(() => waiter.done(false), this.options.commandTimeout);
+      timer.unref();
+      this.progressWaiters.add(waiter);
+    });
+  }
+
+  private wakeProgressWaiters(): void {
+    const cursor = this.cursor ?? '';
+    for (const waiter of [...this.progressWaiters]) {
+      if (compareStreamIds(cursor, waiter.id) >= 0) waiter.done(true);
     }
   }
 
