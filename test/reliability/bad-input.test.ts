@@ -116,6 +116,32 @@ describe.each(targets)('$name', (target) => {
     }
   });
 
+  it("an app's own refusal thrown from topics() (a 403 for a topic the user may not read) reaches the client", async () => {
+    const forbidden = Object.assign(new Error('You may not read topic "payroll".'), { statusCode: 403 });
+    const app = await start([
+      {
+        path: '/events',
+        sse: {
+          topics: (req) => {
+            if (req.query.topic === 'payroll') throw forbidden;
+            return [String(req.query.topic)];
+          },
+        },
+      },
+    ]);
+    const answer = await rawExchange(
+      app.port,
+      'GET /events?topic=payroll HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+      { enough: (text) => text.includes('payroll'), timeout: 5000 },
+    );
+    expect(answer.status).toBe(403);
+    expect(app.hub.size).toBe(0);
+    const { connection } = await listen(app, '/events?topic=news');
+    expect(connection.status).toBe(200);
+    await waitFor(() => app.hub.topics().includes('news'), 'the allowed topic to be subscribed');
+    connection.close();
+  });
+
   describe('malformed topics from topics() are answered 400 with a message that names the mistake', () => {
     for (const [what, value, message] of malformedTopics) {
       it(`${what}`, async () => {
