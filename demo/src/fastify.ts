@@ -1,3 +1,4 @@
+import { MAX_NAME_LENGTH } from '@ssekit/core';
 import ssekit from '@ssekit/fastify';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { DemoApp } from './app.js';
@@ -10,7 +11,12 @@ function routeRequest(req: FastifyRequest): RouteRequest {
 
 /** The demo on Fastify: the shared route table, mounted with the `sse` route option of `@ssekit/fastify`. */
 export async function createFastifyApp(app: DemoApp): Promise<FastifyInstance> {
-  const server = Fastify({ logger: false, bodyLimit: 16 * 1024 });
+  const server = Fastify({
+    logger: false,
+    bodyLimit: 16 * 1024,
+    // Client ids may be 256 characters (ssekit's limit), 768 once percent-encoded; Fastify's default stops at 100.
+    routerOptions: { maxParamLength: 3 * MAX_NAME_LENGTH },
+  });
   // The seed's API takes `message` as a form field too; Fastify parses JSON only, out of the box.
   server.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));

@@ -95,13 +95,16 @@ if (demo.broker === 'memory') {
 }
 console.log('  Stop: Ctrl+C\n');
 
-let stopping = false;
+let stopping = 0;
 async function stop(signal: NodeJS.Signals): Promise<void> {
-  if (stopping) {
+  if (stopping !== 0) {
+    // One Ctrl+C can arrive more than once: the terminal signals the whole process group, and pnpm and tsx relay
+    // it too. Only a second press, a moment later, means "now".
+    if (Date.now() - stopping < 500) return;
     console.log(`\n${signal} again: exiting now.`);
     process.exit(1);
   }
-  stopping = true;
+  stopping = Date.now();
   console.log(`\n${signal}: closing ${demo.hub.size} connection(s), each told to come back within 1 to 3 s…`);
   try {
     await demo.close();

@@ -1,0 +1,98 @@
+import type { BrowserContext, Page } from 'playwright-core';
+
+// The demo page as a user sees it, for the Chromium tests of the demo: every read goes through the DOM (text and
+// data attributes the page renders), never through the page's variables.
+
+/** What the connection panel shows. */
+export interface ConnectionFacts {
+  state: string;
+  lastEventId: string;
+  received: number;
+  reconnects: number;
+  missing: number;
+  duplicates: number;
+}
+
+/** One tab of the demo, opened with a client id of the test's choosing. */
+export class DemoPage {
+  /** Uncaught errors of the page's script: a demo that throws is broken even when it looks fine. */
+  readonly errors: string[] = [];
+
+  private constructor(readonly page: Page) {
+    page.on('pageerror', (error) => this.errors.push(error.message));
+  }
+
+  /** Opens `baseUrl` as `clientId` and waits until its connection is open. */
+  static async open(context: BrowserContext, baseUrl: string, clientId: string): Promise<DemoPage> {
+    const demo = new DemoPage(await context.newPage());
+    await demo.page.goto(`${baseUrl}/?clientId=${encodeURIComponent(clientId)}`);
+    await demo.waitForState('open');
+    return demo;
+  }
+
+  async waitForState(state: string, timeout = 15_000): Promise<void> {
+    await this.page.waitForSelector(`#conn-state[data-state="${state}"]`, { timeout });
+  }
+
+  async facts(): Promise<ConnectionFacts> {
+    const text = async (id: string) => ((await this.page.locator(`#${id}`).textContent()) ?? '').trim();
+    const gaps = this.page.locator('#gaps');
+    return {
+      state: (await this.page.locator('#conn-state').getAttribute('data-state')) ?? '',
+      lastEventId: await text('last-event-id'),
+      received: Number(await text('events-received')),
+      reconnects: Number(await text('reconnects')),
+      missing: Number(await gaps.getAttribute('data-gaps')),
+      duplicates: Number(await gaps.getAttribute('data-duplicates')),
+    };
+  }
+
+  /** The number of the last stock tick shown (0 before the first). */
+  async tickSeq(): Promise<number> {
+    return Number((await this.page.locator('#tick-seq').getAttribute('data-seq')) || 0);
+  }
+
+  /** Waits until the ticker shows tick `seq` or a later one. */
+  async waitForTick(seq: number, timeout = 15_000): Promise<void> {
+    await this.page.waitForFunction(`Number(document.getElementById('tick-seq').dataset.seq) >= ${seq}`, undefined, {
+      timeout,
+    });
+  }
+
+  /** Sends `message` to `target` with the form (`POST /api/sse/send/:clientId`). */
+  async sendTo(target: string, message: string): Promise<void> {
+    await this.page.fill('#target', target);
+    await this.page.fill('#message', message);
+    await this.page.click('#send');
+    await this.page.waitForSelector('#send-result.ok', { timeout: 10_000 });
+  }
+
+  /** Sends `message` to every client (`POST /api/sse/sendAll`). */
+  async sendAll(message: string): Promise<void> {
+    await this.page.fill('#message', message);
+    await this.page.click('#send-all');
+    await this.page.waitForSelector('#send-result.ok', { timeout: 10_000 });
+  }
+
+  /** The messages in this tab's inbox, newest first. */
+  async notifications(): Promise<string[]> {
+    return this.page.locator('#inbox .note .message').allTextContents();
+  }
+
+  async waitForNotification(message: string, timeout = 15_000): Promise<void> {
+    await this.page.locator('#inbox .note .message', { hasText: message }).first().waitFor({ timeout });
+  }
+
+  /** Presses "Drop connection". */
+  async drop(): Promise<void> {
+    await this.page.click('#drop');
+  }
+
+  /** Waits for the resume report and returns its state (`resumed`, `gap`, `reset`) and text. */
+  async waitForResume(timeout = 15_000): Promise<{ state: string; text: string }> {
+    const node = await this.page.waitForSelector('#resume-info:is([data-state="resumed"], [data-state="gap"])', {
+      timeout,
+    });
+    return { state: (await node.getAttribute('data-state')) ?? '', text: ((await node.textContent()) ?? '').trim() };
+  }
+}
