@@ -73,6 +73,7 @@ const conn = {
   duplicates: 0,
   // Between `open` and the server's `connected` event come the events the hub replayed from history.
   catchingUp: false,
+  wasReset: false,
   caughtUp: 0,
   missingAtOpen: 0,
   duplicatesAtOpen: 0,
@@ -217,7 +218,13 @@ function onEvent(type, event, es) {
     }
     case 'notify':
       renderNotification(data, event.lastEventId, replaying);
-      log(type, event.lastEventId, data.message, replayFlag);
+      // Short enough that the row keeps room for its "replayed" mark.
+      log(
+        type,
+        event.lastEventId,
+        data.message.length > 36 ? `${data.message.slice(0, 35)}…` : data.message,
+        replayFlag,
+      );
       break;
     case 'bye':
       log(type, event.lastEventId, data.reason, replayFlag);
@@ -231,6 +238,7 @@ function onEvent(type, event, es) {
       break;
     case 'ssekit-reset':
       // The hub could not resume from our cursor (the server restarted, or it fell out of history).
+      conn.wasReset = true;
       conn.lastTickSeq = undefined;
       conn.lastPerfSeq.clear();
       log(type, event.lastEventId, `cannot resume: ${data.reason}`, 'reset');
@@ -249,7 +257,7 @@ function onConnected(data) {
   $('badge-broker').textContent = data.broker === 'redis' ? 'Redis broker' : 'in-memory hub';
   $('badge-instance').textContent = data.instance;
   conn.retry = data.retry ?? conn.retry;
-  if (conn.catchingUp && data.resumedFrom) {
+  if (conn.catchingUp && data.resumedFrom && !conn.wasReset) {
     const ticks = conn.ticksSinceOpen;
     const first = ticks[0];
     const last = ticks[ticks.length - 1];
@@ -268,6 +276,7 @@ function onConnected(data) {
     );
   }
   conn.catchingUp = false;
+  conn.wasReset = false;
   conn.droppedAfterTick = undefined;
 }
 

@@ -161,4 +161,31 @@ describe.skipIf(skip).each<Framework>(['express', 'fastify'])('the demo page on 
     expect(resume.state).toBe('resumed');
     expect((await bob.facts()).missing).toBe(0);
   });
+  it('comes back after a graceful restart, and says the new server could not resume its cursor', async () => {
+    const options = {
+      framework,
+      intervals: { tick: 100, perf: 200, word: 10 },
+      retry: RETRY,
+      shutdown: { retry: 100, jitter: 100 },
+      logger: quiet,
+    };
+    const first = await startDemo({ ...options, port: 0 });
+    let second: RunningDemo | undefined;
+    try {
+      const tab = await DemoPage.open(context, first.address, id('alice'));
+      pages.push(tab);
+      await tab.waitForTick(3);
+      await first.close();
+      second = await startDemo({ ...options, port: first.port });
+      // A new process has a new history: the cursor is foreign to it, and the hub says so instead of ignoring it.
+      const report = await tab.page.waitForSelector('#resume-info[data-state="reset"]', { timeout: 15_000 });
+      expect(await report.textContent()).toContain('could not resume');
+      await tab.waitForState('open');
+      await tab.waitForTick(3);
+      expect(await tab.facts()).toMatchObject({ reconnects: 1, missing: 0, duplicates: 0 });
+    } finally {
+      await first.close();
+      await second?.close();
+    }
+  });
 });
