@@ -8,8 +8,10 @@ import os from 'node:os';
 import { writeDocs } from './report/markdown.js';
 import { formatCell, formatHeartbeat, printSummary } from './report/text.js';
 import { type Options, parseArgs, USAGE } from './runner/args.js';
+import { buildPackages, distExecArgv, stalePackages } from './runner/build.js';
 import { type CellResult, type Limits, runCell } from './runner/cell.js';
 import { type HeartbeatResult, runHeartbeat } from './runner/heartbeat.js';
+import { setServerExecArgv } from './runner/processes.js';
 import { type RedisOutcome, runRedis } from './runner/redis.js';
 import { available, repoPath, SERVERS, type ServerSpec, versionOf } from './runner/servers.js';
 
@@ -24,12 +26,20 @@ export interface Machine {
   fileLimit: number;
 }
 
+export interface Build {
+  /** `dist` (the built packages, as published) or `source` (TypeScript through tsx). */
+  ssekit: 'dist' | 'source';
+  /** The commit the bench ran on, and whether the tree had local changes. */
+  commit: string;
+}
+
 export interface BenchResults {
   startedAt: string;
   finishedAt: string;
   command: string;
   machine: Machine;
   versions: Record<string, string>;
+  build: Build;
   config: Omit<Options, 'parts' | 'servers'> & { parts: string[]; servers: string[] };
   cells: CellResult[];
   heartbeat: HeartbeatResult[];
@@ -89,6 +99,18 @@ function versions(servers: ServerSpec[]): Record<string, string> {
   return out;
 }
 
+function commitOf(): string {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], {
+    cwd: repoPath(''),
+    encoding: 'utf8',
+  }).stdout.trim();
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'packages'], {
+    cwd: repoPath(''),
+    encoding: 'utf8',
+  }).stdout.trim();
+  return `${head || 'unknown'}${dirty ? ' (packages/ had uncommitted changes)' : ''}`;
+}
+
 async function main(): Promise<number> {
   const parsed = parseArgs(process.argv.slice(2));
   if (parsed === 'help') {
@@ -120,6 +142,14 @@ async function main(): Promise<number> {
   }
 
   const servers = selectServers(options);
+  if (options.source) {
+    console.warn('! ssekit runs from its TypeScript sources (--source): expect more memory and CPU than its dist');
+  } else {
+    if (!options.noBuild) buildPackages();
+    const stale = stalePackages();
+    if (stale.length > 0) console.warn(`! dist older than src for: ${stale.join(', ')} (--no-build)`);
+    setServerExecArgv(distExecArgv(process.execArgv));
+  }
   const profiled = (s: ServerSpec): string[] =>
     options.cpuProf.includes(s.name) ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS_DIR}/profiles`] : [];
   const startedAt = new Date();
@@ -140,6 +170,7 @@ async function main(): Promise<number> {
       fileLimit: limits.soft,
     },
     versions: versions(servers),
+    build: { ssekit: options.source ? 'source' : 'dist', commit: commitOf() },
     config: {
       ...options,
       parts: [...options.parts],

@@ -167,7 +167,7 @@ export function chart(summaries: CellSummary[], events: number, subtitle: string
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${top + 8}" viewBox="0 0 ${WIDTH} ${top + 8}" ${FONT}>`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="16" y="22" font-size="17" font-weight="700" fill="#111827">SSE fan-out: one broadcast of ${events} events to ${n} connections</text>`,
-    `<text x="${WIDTH - 16}" y="22" font-size="10" fill="#6b7280" text-anchor="end">${xml(subtitle)}</text>`,
+    `<text x="${WIDTH - 16}" y="42" font-size="10" fill="#6b7280" text-anchor="end">${xml(subtitle)}</text>`,
     legend,
     ...parts,
     '</svg>',

@@ -7,7 +7,14 @@ import type { BenchResults } from '../run.js';
 import { REDIS_SERVER } from '../runner/redis.js';
 import { repoPath, SERVERS } from '../runner/servers.js';
 import { chart } from './chart.js';
-import { BASELINE, type CellSummary, checkTargets, summarize, summarizeHeartbeat } from './summary.js';
+import {
+  BASELINE,
+  type CellSummary,
+  checkTargets,
+  summarize,
+  summarizeHeartbeat,
+  type TargetCheck,
+} from './summary.js';
 import { ms, num, ratio } from './text.js';
 
 const DOC = repoPath('docs/benchmarks.md');
@@ -32,7 +39,7 @@ function resultTable(summaries: CellSummary[], size: number): string[] {
     .filter((s) => s.size === size)
     .sort((a, b) => a.conns - b.conns || order(a.server) - order(b.server));
   const lines = [
-    '| Server | Conns | Delivered events/s | p50 latency | p99 latency | Server CPU per 1k events | RSS per idle conn | Longest stall | Load client CPU |',
+    '| Server | Conns | Delivered events/s | p50 latency | p99 latency | Server CPU per 1k events | RSS per idle conn (JS heap) | Longest stall | Load client CPU |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const s of rows) {
@@ -50,10 +57,11 @@ function resultTable(summaries: CellSummary[], size: number): string[] {
     const r = s.ratio;
     const base = s.server === BASELINE;
     const withRatio = (value: string, x: number | undefined): string => (base ? value : `${value} (${ratio(x)})`);
+    const heap = Number.isFinite(m.heapPerConn) ? ` (${kb(m.heapPerConn)})` : '';
     const rss = Number.isFinite(m.rssPerConn)
       ? base
-        ? kb(m.rssPerConn)
-        : `${kb(m.rssPerConn)} (${signedKb(s.rssOverBaseline)})`
+        ? `${kb(m.rssPerConn)}${heap}`
+        : `${kb(m.rssPerConn)} ${signedKb(s.rssOverBaseline)}${heap}`
       : 'n/a';
     const failed = s.failures.length > 0 ? ` ⚠ ${s.failures.length} failed run(s)` : '';
     lines.push(
@@ -99,12 +107,29 @@ export function generated(results: BenchResults): string {
   const checks = checkTargets(summaries, (name) => name.startsWith('ssekit'));
   if (checks.length > 0) {
     const met = checks.filter((c) => c.met).length;
+    const columns = [...new Set(checks.map((c) => c.target))];
     out.push(`### Targets (ssekit at 1,000 and 5,000 connections): ${met} of ${checks.length} met`, '');
-    out.push('| Server | Conns | Payload | Target | Measured | Met |', '|---|---:|---|---|---:|:---:|');
+    out.push(
+      `| Server | Conns | Payload | ${columns.join(' | ')} |`,
+      `|---|---:|---|${columns.map(() => ':---:').join('|')}|`,
+    );
+    const rows = new Map<string, TargetCheck[]>();
     for (const c of checks) {
-      out.push(
-        `| ${label(c.server)} | ${num(c.conns)} | ${sizeLabel(c.size)} | ${c.target} | ${c.value} | ${c.met ? 'yes' : '**no**'} |`,
-      );
+      const key = `${c.server}|${c.conns}|${c.size}`;
+      rows.set(key, [...(rows.get(key) ?? []), c]);
+    }
+    for (const group of [...rows.values()].sort(
+      (a, b) =>
+        (a[0] as TargetCheck).conns - (b[0] as TargetCheck).conns ||
+        (b[0] as TargetCheck).size - (a[0] as TargetCheck).size ||
+        order((a[0] as TargetCheck).server) - order((b[0] as TargetCheck).server),
+    )) {
+      const first = group[0] as TargetCheck;
+      const cells = columns.map((target) => {
+        const c = group.find((g) => g.target === target);
+        return c === undefined ? '' : c.met ? `${c.value} ✓` : `**${c.value} ✗**`;
+      });
+      out.push(`| ${label(first.server)} | ${num(first.conns)} | ${sizeLabel(first.size)} | ${cells.join(' | ')} |`);
     }
     out.push('');
   }

@@ -44,7 +44,15 @@ export function summarize(cells: CellResult[]): CellSummary[] {
     const first = group[0] as CellResult;
     const ok = group.filter((c) => c.ok && c.figures !== undefined);
     const med: Partial<CellFigures> = {};
-    for (const key of [...FIGURES, 'heapPerConn', 'serverCpuShare', 'clientCpuShare', 'probes', 'openMs'] as const) {
+    for (const key of [
+      ...FIGURES,
+      'heapPerConn',
+      'loopMs',
+      'serverCpuShare',
+      'clientCpuShare',
+      'probes',
+      'openMs',
+    ] as const) {
       med[key] = median(ok.map((c) => (c.figures as CellFigures)[key]));
     }
     const ratio: Partial<Record<Figure, number>> = {};
@@ -100,11 +108,11 @@ export function checkTargets(summaries: CellSummary[], ssekit: (server: string) 
       continue;
     }
     const r = s.ratio;
-    add('events/s >= 0.9x raw', `${fmt(r.eventsPerSec)}x`, (r.eventsPerSec ?? 0) >= 0.9);
-    add('CPU/event <= 1.15x raw', `${fmt(r.cpuMsPer1k)}x`, (r.cpuMsPer1k ?? Number.POSITIVE_INFINITY) <= 1.15);
-    add('p99 <= raw', `${fmt(r.p99Ms)}x`, (r.p99Ms ?? Number.POSITIVE_INFINITY) <= 1);
+    add('events/s ≥ 0.9x raw', `${fmt(r.eventsPerSec)}x`, (r.eventsPerSec ?? 0) >= 0.9);
+    add('CPU/event ≤ 1.15x raw', `${fmt(r.cpuMsPer1k)}x`, (r.cpuMsPer1k ?? Number.POSITIVE_INFINITY) <= 1.15);
+    add('p99 ≤ raw', `${fmt(r.p99Ms)}x`, (r.p99Ms ?? Number.POSITIVE_INFINITY) <= 1);
     add(
-      'RSS/idle conn <= raw + 4 KB',
+      'RSS/idle conn ≤ raw + 4 KB',
       `${s.rssOverBaseline >= 0 ? '+' : ''}${fmt(s.rssOverBaseline / 1024, 1)} KB`,
       s.rssOverBaseline <= 4096,
     );

@@ -17,6 +17,10 @@ export interface Options {
   reportOnly: boolean;
   /** Servers to run with `--cpu-prof` (profiles land in bench/results/profiles). */
   cpuProf: string[];
+  /** Run ssekit from its TypeScript sources (through tsx) instead of its built dist. */
+  source: boolean;
+  /** Do not build stale ssekit packages first. */
+  noBuild: boolean;
 }
 
 export type Part = 'matrix' | 'heartbeat' | 'redis';
@@ -37,6 +41,8 @@ export const USAGE = `pnpm bench [flags]
   --docs / --no-docs       write docs/benchmarks.md and .svg (default: on for a full run, off otherwise)
   --report                 only regenerate the docs from bench/results/results.json
   --cpu-prof=a,b           run these servers with --cpu-prof (bench/results/profiles)
+  --source                 run ssekit from its TypeScript sources instead of its built dist
+  --no-build               do not build ssekit packages whose dist is older than their sources
   --help`;
 
 function list(value: string, name: string): string[] {
@@ -77,6 +83,8 @@ export function parseArgs(argv: string[]): Options | 'help' {
     writeDocs: false,
     reportOnly: false,
     cpuProf: [],
+    source: false,
+    noBuild: false,
   };
   let docs: boolean | undefined;
   let customMatrix = false;
@@ -134,6 +142,13 @@ export function parseArgs(argv: string[]): Options | 'help' {
         break;
       case '--report':
         o.reportOnly = true;
+        break;
+      case '--source':
+        o.source = true;
+        customMatrix = true;
+        break;
+      case '--no-build':
+        o.noBuild = true;
         break;
       case '--cpu-prof':
         o.cpuProf = list(value, 'cpu-prof');

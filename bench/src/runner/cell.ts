@@ -7,6 +7,7 @@ import type { Agent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHistogram, merge, quantileMs } from '../client/histogram.js';
 import type { RoundReport } from '../client/load-client.js';
+import type { BroadcastResult } from '../servers/contract.js';
 import { call, getStats, statsAgent } from './http.js';
 import { isOp, type LoadClient, startClient, startServer } from './processes.js';
 import type { ServerSpec } from './servers.js';
@@ -29,7 +30,7 @@ export interface CellFigures {
   serverCpuShare: number;
   /** Load client CPU share during the measured round (1 = one core, summed over client processes). */
   clientCpuShare: number;
-  /** Server RSS growth per idle connection after a full GC (slope from half to all connections), bytes. */
+  /** Server RSS growth per idle connection after a full GC (slope over several connection counts), bytes. */
   rssPerConn: number;
   /** JS heap growth per idle connection, same method (a steadier view of what the library itself keeps), bytes. */
   heapPerConn: number;
@@ -37,6 +38,8 @@ export interface CellFigures {
   stallMs: number;
   /** Probes answered during the stall round. */
   probes: number;
+  /** How long the server's publish loop (the `POST /broadcast` handler) held the event loop, ms. */
+  loopMs: number;
   /** Time to open the connections, ms. */
   openMs: number;
 }
@@ -101,6 +104,8 @@ export async function waitForConnections(port: number, agent: Agent, conns: numb
 interface RoundOutcome {
   report: RoundReport & { clients: number };
   serverCpuUs: number;
+  /** The server's synchronous publish loop, ms. */
+  loopMs: number;
   stallMs: number;
   probes: number;
 }
@@ -152,7 +157,7 @@ export async function round(
       finished = true;
     },
   );
-  const post = call<{ first: number; n: number }>(publisher.port, 'POST', `/broadcast?n=${n}&size=${size}`);
+  const post = call<BroadcastResult>(publisher.port, 'POST', `/broadcast?n=${n}&size=${size}`);
   // Settled here so that a failure of `done` first does not leave this rejection unhandled.
   post.catch(() => {});
   let stallMs = 0;
@@ -191,6 +196,7 @@ export async function round(
   return {
     report: mergeReports(reports.map((r) => r.report)),
     serverCpuUs: after - before,
+    loopMs: published.body.loopMs,
     stallMs,
     probes,
   };
@@ -213,7 +219,10 @@ function mergeReports(reports: RoundReport[]): RoundReport & { clients: number }
 /** Figures of a measured round. */
 export function figuresOf(
   outcome: RoundOutcome,
-): Pick<CellFigures, 'eventsPerSec' | 'p50Ms' | 'p99Ms' | 'cpuMsPer1k' | 'serverCpuShare' | 'clientCpuShare'> {
+): Pick<
+  CellFigures,
+  'eventsPerSec' | 'p50Ms' | 'p99Ms' | 'cpuMsPer1k' | 'serverCpuShare' | 'clientCpuShare' | 'loopMs'
+> {
   const { report, serverCpuUs } = outcome;
   const spanUs = Math.max(1, report.lastReceivedUs - report.firstSentUs);
   return {
@@ -223,7 +232,52 @@ export function figuresOf(
     cpuMsPer1k: serverCpuUs / 1000 / (report.delivered / 1000),
     serverCpuShare: serverCpuUs / report.wallUs,
     clientCpuShare: report.cpuUs / report.wallUs,
+    loopMs: outcome.loopMs,
   };
+}
+
+/** Steps in which connections are opened; memory is sampled after each. */
+const MEMORY_STEPS = 4;
+
+/** Least-squares slope of y over x. */
+function slope(points: { x: number; y: number }[]): number {
+  const n = points.length;
+  const mx = points.reduce((s, p) => s + p.x, 0) / n;
+  const my = points.reduce((s, p) => s + p.y, 0) / n;
+  const sxy = points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0);
+  const sxx = points.reduce((s, p) => s + (p.x - mx) ** 2, 0);
+  return sxx === 0 ? Number.NaN : sxy / sxx;
+}
+
+/**
+ * Opens the connections in {@link MEMORY_STEPS} steps and samples memory after each (after a full GC). Memory per
+ * idle connection is the slope over the samples, leaving out the first step: what the first connections cost once
+ * (lazily loaded code, JIT, pools) is not a per-connection cost, and one heap page more or less in a single
+ * before/after pair would swing the figure by kilobytes.
+ */
+async function openInSteps(
+  port: number,
+  agent: Agent,
+  clients: LoadClient[],
+  conns: number,
+): Promise<{ rssPerConn: number; heapPerConn: number; openMs: number }> {
+  const rss: { x: number; y: number }[] = [];
+  const heap: { x: number; y: number }[] = [];
+  let open = 0;
+  let openMs = 0;
+  for (let step = 1; step <= MEMORY_STEPS; step++) {
+    const target = Math.round((conns * step) / MEMORY_STEPS);
+    openMs += await openConnections(clients, port, target - open);
+    open = target;
+    await waitForConnections(port, agent, open);
+    await sleep(200);
+    const sample = (await getStats(port, agent, true)).body;
+    if (step > 1) {
+      rss.push({ x: open, y: sample.rss });
+      heap.push({ x: open, y: sample.heapUsed });
+    }
+  }
+  return { rssPerConn: slope(rss), heapPerConn: slope(heap), openMs };
 }
 
 /** The three rounds of a cell: warm-up, measured, and stall-probed. */
@@ -267,28 +321,18 @@ export async function runCell(
     server = await startServer(spec.name, spec.file, { nodeFlags });
     const { port } = server;
     clients = startClients(cell.conns, limits, spec.name);
-    // RSS per idle connection is the slope between half and all of the connections: what the first connection
-    // costs once (lazily loaded code, JIT, pools) is not a per-connection cost.
-    const half = Math.floor(cell.conns / 2);
-    let openMs = await openConnections(clients, port, half);
-    await waitForConnections(port, agent, half);
-    await sleep(300);
-    const idle0 = await getStats(port, agent, true);
-    openMs += await openConnections(clients, port, cell.conns - half);
-    await waitForConnections(port, agent, cell.conns);
-    await sleep(300);
-    const idle1 = await getStats(port, agent, true);
+    const idle = await openInSteps(port, agent, clients, cell.conns);
     const { measured, stall } = await measure([{ port, agent }], clients, cell);
     return {
       ...base,
       ok: true,
       figures: {
         ...figuresOf(measured),
-        rssPerConn: (idle1.body.rss - idle0.body.rss) / (cell.conns - half),
-        heapPerConn: (idle1.body.heapUsed - idle0.body.heapUsed) / (cell.conns - half),
+        rssPerConn: idle.rssPerConn,
+        heapPerConn: idle.heapPerConn,
         stallMs: stall.stallMs,
         probes: stall.probes,
-        openMs,
+        openMs: idle.openMs,
       },
     };
   } catch (error) {

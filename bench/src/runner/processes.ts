@@ -119,6 +119,13 @@ function echo(name: string, child: ChildProcess): void {
 
 export type ServerMessage = { type: 'ready'; port: number };
 
+let serverExecArgv: readonly string[] = process.execArgv;
+
+/** The Node flags of every server process from now on (the runner's by default). */
+export function setServerExecArgv(execArgv: readonly string[]): void {
+  serverExecArgv = execArgv;
+}
+
 export interface StartedServer {
   child: Child<ServerMessage>;
   port: number;
@@ -131,7 +138,7 @@ export async function startServer(
   options: { env?: Record<string, string>; nodeFlags?: string[] } = {},
 ): Promise<StartedServer> {
   const proc = fork(file, [], {
-    execArgv: [...process.execArgv, '--expose-gc', ...(options.nodeFlags ?? [])],
+    execArgv: [...serverExecArgv, '--expose-gc', ...(options.nodeFlags ?? [])],
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

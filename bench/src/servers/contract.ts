@@ -2,7 +2,7 @@
  * The HTTP contract every benchmark server implements, and the pieces they share so that only the SSE library differs:
  * - `GET /sse`: an SSE stream (status 200 and the head sent at once, so the client knows it is connected);
  * - `POST /broadcast?n=&size=`: broadcasts `n` events of about `size` bytes of data, in one synchronous loop (the
- *   way an app reacts to one upstream message), and answers `{ first, n }` once the loop returned;
+ *   way an app reacts to one upstream message), and answers `{ first, n, loopMs }` once the loop returned;
  * - `GET /stats[?gc=1]`: `{ cpuUs, rss, heapUsed, connections }` (after a full GC when asked, for RSS per connection).
  *
  * Event data is `<seq> <sentAtUs> xxx…`: a process-wide sequence number (from 0 in a fresh process) and the wall
@@ -64,20 +64,25 @@ function padding(length: number): string {
   return pad;
 }
 
+export interface BroadcastResult {
+  first: number;
+  n: number;
+  /** How long the synchronous publish loop held the event loop, ms. */
+  loopMs: number;
+}
+
 /**
  * Runs one broadcast: builds each event's data (the same work for every server) and hands it to `publish`, in one
  * synchronous loop. Returns the first sequence number and the count.
  */
-export function broadcast(
-  { n, size }: BroadcastRequest,
-  publish: (data: string) => void,
-): { first: number; n: number } {
+export function broadcast({ n, size }: BroadcastRequest, publish: (data: string) => void): BroadcastResult {
   const first = sequence;
+  const started = performance.now();
   for (let i = 0; i < n; i++) {
     const head = `${sequence++} ${nowUs()} `;
     publish(head + padding(size - head.length));
   }
-  return { first, n };
+  return { first, n, loopMs: performance.now() - started };
 }
 
 export interface ServerStats {
