@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChildRpc, eventually, startChild } from '../support/child.js';
+import type { LatencySummary } from '../support/load.js';
 import { mib, report } from '../support/report.js';
 import type {
   BroadcastResult,
@@ -26,7 +27,7 @@ describe('slow consumers', () => {
   let server: ChildRpc;
   let client: ChildRpc;
   let port: number;
-  let fastAlone: CollectResult;
+  let fastAlone: { sent: BroadcastResult; fast: CollectResult }[] = [];
   let withSlow: { sent: BroadcastResult; fast: CollectResult; before: ServerMemory; after: ServerMemory };
 
   const status = () => server.call<ServerStatus>('status');
@@ -39,15 +40,20 @@ describe('slow consumers', () => {
     const opened = await client.call<OpenResult>('open', { port, count: FAST, group: 'fast' });
     expect(opened.statuses).toEqual({ 200: FAST });
 
-    // Phase A: fast clients alone. It also fills history to its bound (HISTORY events of the measured size), so
-    // history weighs the same in every later memory reading.
-    await client.call('reset', { group: 'fast' });
-    const alone = await server.call<BroadcastResult>('broadcast', {
-      rate: RATE,
-      duration: (HISTORY / RATE) * 1000,
-      bytes: EVENT_BYTES,
-    });
-    fastAlone = await client.call<CollectResult>('collect', { group: 'fast', lastSeq: alone.sent, timeout: 60_000 });
+    // Phase A, twice: fast clients alone. The first run also fills history to its bound (HISTORY events of the
+    // measured size), so history weighs the same in every later memory reading. The second is the control: how much
+    // p99 moves between two identical runs on this machine, the noise floor for the comparison with phase B.
+    fastAlone = [];
+    for (let run = 0; run < 2; run++) {
+      await client.call('reset', { group: 'fast' });
+      const sent = await server.call<BroadcastResult>('broadcast', {
+        rate: RATE,
+        duration: (HISTORY / RATE) * 1000,
+        bytes: EVENT_BYTES,
+      });
+      const fast = await client.call<CollectResult>('collect', { group: 'fast', lastSeq: sent.sent, timeout: 60_000 });
+      fastAlone.push({ sent, fast });
+    }
 
     // Phase B: the same traffic with clients that stop reading.
     await client.call('open', { port, count: SLOW, group: 'slow', pause: true });
@@ -82,22 +88,27 @@ describe('slow consumers', () => {
       gaps: 0,
       dups: 0,
     });
-    const a = fastAlone.latency;
+    const [a1, a2] = fastAlone.map((phase) => phase.fast.latency) as [LatencySummary, LatencySummary];
     const b = withSlow.fast.latency;
-    // The issue asks that p99 move by at most 20%. On a shared 2-core machine, p99 varies more than that between
-    // two identical runs, so the hard bound here only catches head-of-line blocking (fast clients stalled behind
-    // slow ones for seconds); the figure itself is reported, and docs/reliability.md records a quiet-machine run.
-    expect(b.p99).toBeLessThanOrEqual(a.p99 * 5 + 500);
+    // The issue asks that p99 move by at most 20%. On a shared 2-core machine p99 moves more than that between two
+    // identical runs (a1 vs a2), so the hard bound here only catches head-of-line blocking (fast clients stalled
+    // behind slow ones for seconds); the figures are reported, with the noise floor, in docs/reliability.md.
+    expect(b.p99).toBeLessThanOrEqual(Math.max(a1.p99, a2.p99) * 5 + 500);
+    const change = (from: number, to: number) => `${(((to - from) / from) * 100).toFixed(1)}%`;
     report('slow consumers: fast-client latency', {
       fastClients: FAST,
       slowClients: SLOW,
       eventBytes: EVENT_BYTES,
       ratePerSecond: RATE,
-      p99Alone: a.p99,
-      p99WithSlow: b.p99,
-      p99Change: `${(((b.p99 - a.p99) / a.p99) * 100).toFixed(1)}%`,
-      p50Alone: a.p50,
-      p50WithSlow: b.p50,
+      alone: { p50: a1.p50, p90: a1.p90, p99: a1.p99 },
+      aloneAgain: { p50: a2.p50, p90: a2.p90, p99: a2.p99 },
+      withSlow: { p50: b.p50, p90: b.p90, p99: b.p99 },
+      p99NoiseFloor: change(a1.p99, a2.p99),
+      p99ChangeWithSlow: change(a2.p99, b.p99),
+      serverLoopDelayP99: {
+        alone: fastAlone[1]?.sent.eventLoopDelay.p99,
+        withSlow: withSlow.sent.eventLoopDelay.p99,
+      },
       slowCutAfterEvents: withSlow.sent.sent,
     });
   });
