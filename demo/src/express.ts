@@ -58,7 +58,8 @@ export function createExpressApp(app: DemoApp): express.Express {
       typeof error?.statusCode === 'number' ? error.statusCode : typeof error?.status === 'number' ? error.status : 500;
     if (status >= 500) app.logger.error('a request failed', error);
     res.status(status).json({
-      error: typeof error?.code === 'string' ? error.code : 'ERROR',
+      // body-parser names its failures in `type` (entity.parse.failed, entity.too.large).
+      error: typeof error?.code === 'string' ? error.code : typeof error?.type === 'string' ? error.type : 'ERROR',
       message: status >= 500 ? 'The server failed; see its log.' : String(error?.message ?? error),
     });
   };

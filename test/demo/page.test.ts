@@ -46,7 +46,7 @@ describe.skipIf(skip).each<Framework>(['express', 'fastify'])('the demo page on 
   });
   beforeEach(async () => {
     run++;
-    context = await chromium.browser.newContext();
+    context = await chromium.browser.newContext({ viewport: { width: 1440, height: 1400 } });
   });
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0)) cleanup();
@@ -89,7 +89,7 @@ describe.skipIf(skip).each<Framework>(['express', 'fastify'])('the demo page on 
       if (stream.clientId === undefined && stream.topics.size === 0) wordStreams++;
     });
     const tab = await open('alice');
-    await tab.page.click('#words-start');
+    await tab.click('#words-start');
     await tab.page.waitForSelector('#words-state[data-state="done"]');
     expect(Number(await tab.page.locator('#words-text').getAttribute('data-count'))).toBe(WORDS.length);
     expect((await tab.page.locator('#words-text').textContent())?.trim()).toBe(WORDS.join(' '));
@@ -99,7 +99,7 @@ describe.skipIf(skip).each<Framework>(['express', 'fastify'])('the demo page on 
     expect(wordStreams).toBe(1);
     expect(Number(await tab.page.locator('#words-text').getAttribute('data-count'))).toBe(WORDS.length);
 
-    await tab.page.click('#words-start');
+    await tab.click('#words-start');
     await tab.page.waitForSelector('#words-state[data-state="done"]');
     expect(wordStreams).toBe(2);
     expect((await tab.page.locator('#words-state').textContent())?.trim()).toContain('run 2');
@@ -148,14 +148,14 @@ describe.skipIf(skip).each<Framework>(['express', 'fastify'])('the demo page on 
     const alice = await open('alice');
     const bob = await open('bob');
     await bob.waitForTick(2);
-    await alice.page.fill('#target', id('bob'));
-    await alice.page.click('#disconnect');
+    await alice.fill('#target', id('bob'));
+    await alice.click('#disconnect');
     await bob.waitForState('closed');
     expect((await bob.page.locator('#conn-state').textContent())?.trim()).toContain('Disconnected by the server');
     await waitFor(() => !demo.hub.has(id('bob')), 'bob to be gone from the hub');
 
     await alice.sendTo(id('bob'), 'while bob was away');
-    await bob.page.click('#reconnect');
+    await bob.click('#reconnect');
     await bob.waitForNotification('while bob was away');
     const resume = await bob.waitForResume();
     expect(resume.state).toBe('resumed');

@@ -49,7 +49,7 @@ describe.skipIf(noBrowser || noRedis)('the demo on the Redis broker, two instanc
   });
   beforeEach(async () => {
     run++;
-    context = await chromium.browser.newContext();
+    context = await chromium.browser.newContext({ viewport: { width: 1440, height: 1400 } });
   });
   afterEach(async () => {
     await context?.close();

@@ -30,6 +30,21 @@ export class DemoPage {
     return demo;
   }
 
+  /**
+   * Clicks like a user: on the tab in front. A background tab gets no animation frames, and Playwright's wait for a
+   * stable element would stall on them.
+   */
+  async click(selector: string): Promise<void> {
+    await this.page.bringToFront();
+    await this.page.click(selector);
+  }
+
+  /** Types into a field of the tab, brought to the front first (see {@link DemoPage.click}). */
+  async fill(selector: string, value: string): Promise<void> {
+    await this.page.bringToFront();
+    await this.page.fill(selector, value);
+  }
+
   async waitForState(state: string, timeout = 15_000): Promise<void> {
     await this.page.waitForSelector(`#conn-state[data-state="${state}"]`, { timeout });
   }
@@ -59,19 +74,28 @@ export class DemoPage {
     });
   }
 
-  /** Sends `message` to `target` with the form (`POST /api/sse/send/:clientId`). */
-  async sendTo(target: string, message: string): Promise<void> {
-    await this.page.fill('#target', target);
-    await this.page.fill('#message', message);
-    await this.page.click('#send');
-    await this.page.waitForSelector('#send-result.ok', { timeout: 10_000 });
+  /** Sends `message` to `target` with the form (`POST /api/sse/send/:clientId`); resolves with the event id. */
+  async sendTo(target: string, message: string): Promise<string> {
+    await this.fill('#target', target);
+    await this.fill('#message', message);
+    return this.submit(`/api/sse/send/${encodeURIComponent(target)}`, '#send');
   }
 
-  /** Sends `message` to every client (`POST /api/sse/sendAll`). */
-  async sendAll(message: string): Promise<void> {
-    await this.page.fill('#message', message);
-    await this.page.click('#send-all');
-    await this.page.waitForSelector('#send-result.ok', { timeout: 10_000 });
+  /** Sends `message` to every client (`POST /api/sse/sendAll`); resolves with the event id. */
+  async sendAll(message: string): Promise<string> {
+    await this.fill('#message', message);
+    return this.submit('/api/sse/sendAll', '#send-all');
+  }
+
+  /** Clicks `button`, waits for the page's POST to `path` and for the page to show the event id it got back. */
+  private async submit(path: string, button: string): Promise<string> {
+    const [response] = await Promise.all([
+      this.page.waitForResponse((r) => new URL(r.url()).pathname === path && r.request().method() === 'POST'),
+      this.click(button),
+    ]);
+    const { id } = (await response.json()) as { id: string };
+    await this.page.locator('#send-result.ok', { hasText: id }).waitFor();
+    return id;
   }
 
   /** The messages in this tab's inbox, newest first. */
@@ -85,7 +109,7 @@ export class DemoPage {
 
   /** Presses "Drop connection". */
   async drop(): Promise<void> {
-    await this.page.click('#drop');
+    await this.click('#drop');
   }
 
   /** Waits for the resume report and returns its state (`resumed`, `gap`, `reset`) and text. */
