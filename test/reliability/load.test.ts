@@ -108,6 +108,7 @@ describe.skipIf(skip)(`${CONNECTIONS.toLocaleString('en')} concurrent connection
         deliveries: got.latency.count,
         lost: got.missing + got.gaps,
         latencyMs: got.latency,
+        serverBackloggedShare: sent.backloggedShare,
         serverCpuMs: Math.round(sent.cpuMs),
         clientCpuMs: Math.round(got.cpuMs),
         serverEventLoopDelayMs: sent.eventLoopDelay,
