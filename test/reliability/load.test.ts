@@ -108,7 +108,6 @@ describe.skipIf(skip)(`${CONNECTIONS.toLocaleString('en')} concurrent connection
         deliveries: got.latency.count,
         lost: got.missing + got.gaps,
         latencyMs: got.latency,
-        serverBackloggedShare: sent.backloggedShare,
         serverCpuMs: Math.round(sent.cpuMs),
         clientCpuMs: Math.round(got.cpuMs),
         serverEventLoopDelayMs: sent.eventLoopDelay,
@@ -137,7 +136,8 @@ describe.skipIf(skip)(`${CONNECTIONS.toLocaleString('en')} concurrent connection
     expect(after.closed).toEqual({ client: (baseline.closed.client ?? 0) + CONNECTIONS });
     expect(after.errors).toEqual([]);
     expect(after.unexpected).toEqual([]);
-    expect(after.heapUsed).toBeLessThanOrEqual(baseline.heapUsed * 1.1);
+    // The heap is asserted after the open/close cycles below, as the issue states it. Right after 10,000 clients
+    // left it is reported, not asserted: it measured 4-9% above the baseline, and 3-5% once the cycles had run.
     report('load: after every client left', {
       heapMiB: mib(after.heapUsed),
       baselineHeapMiB: mib(baseline.heapUsed),
