@@ -47,6 +47,59 @@ export class SharedRuns {
   }
 }
 
+/**
+ * The broadcasts of one hub that not every stream has taken yet. A broadcast is appended here once, whatever the
+ * number of connections, instead of being queued on each stream while the app's publish call waits: each stream
+ * takes the frames past its own cursor when it is flushed (in the time slices below) or before anything else is
+ * queued for it (so the order of events is kept), and the hub drops frames once every stream has taken them.
+ */
+export class Lane {
+  private frames: Buffer[] = [];
+  private seqs: number[] = [];
+  private ids: (string | undefined)[] = [];
+  /** Absolute position of the oldest frame kept. */
+  start = 0;
+
+  /** Absolute position after the newest frame. */
+  get end(): number {
+    return this.start + this.frames.length;
+  }
+
+  append(frame: Buffer, seq: number, id: string | undefined): void {
+    this.frames.push(frame);
+    this.seqs.push(seq);
+    this.ids.push(id);
+  }
+
+  frame(position: number): Buffer {
+    return this.frames[position - this.start] as Buffer;
+  }
+
+  seq(position: number): number {
+    return this.seqs[position - this.start] as number;
+  }
+
+  id(position: number): string | undefined {
+    return this.ids[position - this.start];
+  }
+
+  /** Drops the frames before absolute position `until`. */
+  trim(until: number): void {
+    const count = Math.min(until - this.start, this.frames.length);
+    if (count <= 0) return;
+    if (count === this.frames.length) {
+      this.frames = [];
+      this.seqs = [];
+      this.ids = [];
+    } else {
+      this.frames.splice(0, count);
+      this.seqs.splice(0, count);
+      this.ids.splice(0, count);
+    }
+    this.start += count;
+  }
+}
+
 /** Longest a flush slice may hold the event loop before it yields, in ms. */
 const SLICE_MS = 8;
 /** How many streams to flush between two looks at the time. */

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Broker, Envelope, GapReason, OutgoingEnvelope, ReplayResult, Target } from './broker.js';
 import { SseError, SseRangeError, SseTypeError } from './errors.js';
-import { flusher } from './flusher.js';
+import { type Flushable, flusher, Lane } from './flusher.js';
 import {
   checkEvent,
   checkId,
@@ -121,6 +121,11 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
   private readonly byClient = new Map<string, Set<SseStream>>();
   private readonly byTopic = new Map<string, Set<SseStream>>();
   private readonly frames = new WeakMap<Envelope, Buffer>();
+  // Broadcasts not yet taken by every stream (see Lane), and the lane end the streams were last marked for (-1:
+  // no flush of the lane scheduled).
+  private readonly lane = new Lane();
+  private laneMark = -1;
+  private readonly laneTrimmer: Flushable = { flushPending: () => this.trimLane() };
   private readonly counters: Omit<HubStats, 'connections' | 'clients' | 'topics'> = {
     published: 0,
     delivered: 0,
@@ -292,6 +297,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     // would otherwise get ahead of the replay, and be sent twice (live, then again from history).
     if (resuming) stream.hold();
     stream.owner = this;
+    stream.laneCursor = this.lane.end;
     this.all.add(stream);
     if (stream.clientId !== undefined) addTo(this.byClient, stream.clientId, stream);
     for (const topic of list) {
@@ -410,7 +416,42 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     const seq = flusher.next();
     const id = envelope.id;
     this.counters.delivered += streams.size;
+    if (target.type === 'all') {
+      // Kept once; every stream takes it when it is flushed, in time slices. Publishing then costs the same for ten
+      // or ten thousand connections, and the fan-out never holds the event loop for longer than a slice.
+      this.lane.append(frame, seq, id);
+      if (this.laneMark === -1) this.markLane();
+      return;
+    }
     for (const stream of streams) stream.enqueue(frame, seq, id);
+  }
+
+  /** Queues every stream for the next flush, and after them the trimmer that drops what they all took. */
+  private markLane(): void {
+    this.laneMark = this.lane.end;
+    for (const stream of this.all) stream.markForFlush();
+    flusher.mark(this.laneTrimmer);
+  }
+
+  /**
+   * Runs after every stream queued by `markLane`, so each stream of the hub has taken the lane up to the mark
+   * (streams attached since then start past it). Broadcasts published during the flush get another round.
+   */
+  private trimLane(): void {
+    this.lane.trim(this.laneMark);
+    if (this.lane.end > this.laneMark) this.markLane();
+    else this.laneMark = -1;
+  }
+
+  /** @internal Hands a stream the broadcasts it has not taken yet, in publish order. */
+  catchUp(stream: SseStream): void {
+    const lane = this.lane;
+    const end = lane.end;
+    const from = stream.laneCursor;
+    if (from >= end) return;
+    // Moved first: taking a frame can end the stream, and what its listeners publish must not be taken twice.
+    stream.laneCursor = end;
+    for (let i = Math.max(from, lane.start); i < end; i++) stream.accept(lane.frame(i), lane.seq(i), lane.id(i));
   }
 
   private frameOf(envelope: Envelope): Buffer {

@@ -178,6 +178,8 @@ export interface StreamOwner {
   account(bytes: number, dropped: number): void;
   subscribe(stream: SseStream, topic: string): void;
   unsubscribe(stream: SseStream, topic: string): void;
+  /** Hands the stream the broadcasts it has not taken yet (through `accept`), before anything newer. */
+  catchUp(stream: SseStream): void;
 }
 
 function isHttp2(req: SseRequest): boolean {
@@ -201,6 +203,8 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
   closeReason: CloseReason | undefined;
   /** @internal The hub that registered this stream. */
   owner: StreamOwner | undefined;
+  /** @internal Position in the owner's broadcast lane up to which this stream has taken frames. */
+  laneCursor = 0;
 
   private readonly res: SseResponse;
   // The HTTP/1 socket, to send each flush at once (see rawWrite); undefined on HTTP/2.
@@ -399,6 +403,7 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
 
   /** Resolves when everything queued has been handed to the socket, or the stream has ended. */
   drained(): Promise<void> {
+    this.owner?.catchUp(this);
     if (this.ended || (!this.congested && this.pendingBytes === 0)) return Promise.resolve();
     return new Promise((resolve) => {
       this.drainWaiters ??= [];
@@ -413,6 +418,7 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
 
   /** Bytes accepted but not yet taken by the network, for this stream. */
   get bufferedBytes(): number {
+    this.owner?.catchUp(this);
     return this.pendingBytes + this.heldBytes + socketBuffered(this.res);
   }
 
@@ -422,6 +428,9 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
    * @internal Apps call `close()`; hubs and adapters call this with their reason.
    */
   end(reason: CloseReason, error?: unknown, retryHint?: number): void {
+    if (this.ended) return;
+    // Broadcasts published before the end are this stream's pending events too (taking them may end it first).
+    this.owner?.catchUp(this);
     if (this.ended) return;
     this.ended = true;
     this.closeReason = reason;
@@ -481,6 +490,8 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
         this.end('timeout');
         return;
       }
+      this.owner?.catchUp(this);
+      if (this.ended) return;
       const heartbeat = this.opts.heartbeat;
       // Never pile heartbeats behind data that is waiting: the connection is not idle then.
       if (heartbeat !== false && now - this.lastWriteAt >= heartbeat && !this.congested && this.pending.length === 0) {
@@ -493,6 +504,13 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
 
   /** @internal A frame from the hub (shared bytes) or from this stream's own `send`; held during a replay. */
   enqueue(frame: Buffer, seq: number, id: string | undefined): void {
+    // Broadcasts still waiting in the hub's lane were published before this frame: they go first.
+    this.owner?.catchUp(this);
+    this.accept(frame, seq, id);
+  }
+
+  /** @internal `enqueue` without catching up with the lane: what the hub calls while handing over the lane. */
+  accept(frame: Buffer, seq: number, id: string | undefined): void {
     if (this.ended) return;
     if (this.held !== undefined) {
       this.held.push({ frame, id });
@@ -533,18 +551,30 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
 
   /** @internal Ends the hold: queues held frames, skipping those whose id the replay already sent. */
   releaseHeld(replayed: ReadonlySet<string> | undefined): void {
+    if (this.held === undefined) return;
+    // Broadcasts from the lane arrived during the replay too: they are held (and de-duplicated) like the others.
+    this.owner?.catchUp(this);
     const held = this.held;
     if (held === undefined) return;
     this.held = undefined;
     this.heldBytes = 0;
     for (const { frame, id } of held) {
       if (id !== undefined && replayed?.has(id)) continue;
-      this.enqueue(frame, flusher.next(), id);
+      this.accept(frame, flusher.next(), id);
     }
+  }
+
+  /** @internal Queues this stream for the next flush (the hub does so for broadcasts waiting in its lane). */
+  markForFlush(): void {
+    if (this.ended || this.marked) return;
+    this.marked = true;
+    flusher.mark(this);
   }
 
   /** @internal Writes what is pending as one buffer (shared between streams with the same run of frames). */
   flushPending(shared: SharedRuns): void {
+    // Taken while still marked, so that the frames taken do not queue this stream a second time.
+    this.owner?.catchUp(this);
     this.marked = false;
     const pending = this.pending;
     if (this.ended || this.congested || pending.length === 0) return;
