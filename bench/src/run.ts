@@ -11,7 +11,7 @@ import { type Options, parseArgs, USAGE } from './runner/args.js';
 import { buildPackages, distExecArgv, stalePackages } from './runner/build.js';
 import { type CellResult, type Limits, runCell } from './runner/cell.js';
 import { type HeartbeatResult, runHeartbeat } from './runner/heartbeat.js';
-import { setServerExecArgv } from './runner/processes.js';
+import { setClientFlags, setServerExecArgv } from './runner/processes.js';
 import { type RedisOutcome, runRedis } from './runner/redis.js';
 import { available, repoPath, SERVERS, type ServerSpec, versionOf } from './runner/servers.js';
 
@@ -152,6 +152,7 @@ async function main(): Promise<number> {
   }
   const profiled = (s: ServerSpec): string[] =>
     options.cpuProf.includes(s.name) ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS_DIR}/profiles`] : [];
+  if (options.cpuProf.includes('client')) setClientFlags(['--cpu-prof', `--cpu-prof-dir=${RESULTS_DIR}/profiles`]);
   const startedAt = new Date();
   mkdirSync(RESULTS_DIR, { recursive: true });
   const rawFile = `${RESULTS_DIR}/raw-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`;

@@ -40,7 +40,7 @@ export const USAGE = `pnpm bench [flags]
   --heartbeat-seconds=10   measuring window of the heartbeat test
   --docs / --no-docs       write docs/benchmarks.md and .svg (default: on for a full run, off otherwise)
   --report                 only regenerate the docs from bench/results/results.json
-  --cpu-prof=a,b           run these servers with --cpu-prof (bench/results/profiles)
+  --cpu-prof=a,b           run these servers (or 'client': the load clients) with --cpu-prof (bench/results/profiles)
   --source                 run ssekit from its TypeScript sources instead of its built dist
   --no-build               do not build ssekit packages whose dist is older than their sources
   --help`;

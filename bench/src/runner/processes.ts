@@ -154,9 +154,19 @@ export async function startServer(
 
 export type LoadClient = Child<ClientMessage, ClientCommand>;
 
+let clientFlags: readonly string[] = [];
+
+/** Extra Node flags of every load client from now on (`--cpu-prof=client`). */
+export function setClientFlags(flags: readonly string[]): void {
+  clientFlags = flags;
+}
+
 /** Starts a load client process. */
 export function startClient(name: string): LoadClient {
-  const proc = fork(CLIENT_FILE, [], { execArgv: process.execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const proc = fork(CLIENT_FILE, [], {
+    execArgv: [...process.execArgv, ...clientFlags],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   return new Child<ClientMessage, ClientCommand>(name, proc);
 }
 
