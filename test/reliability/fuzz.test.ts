@@ -1,11 +1,22 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { formatEvent, isSseError, type SseMessage, serializeData } from '../../packages/core/src/index.js';
+import {
+  createHub,
+  createStream,
+  formatEvent,
+  isSseError,
+  type SendOptions,
+  type SseMessage,
+  type SseStream,
+  serializeData,
+} from '../../packages/core/src/index.js';
 import type { TestRequest } from '../adapters/harness.js';
+import { rawSse } from '../support/clients.js';
 import { openLoadConnection } from '../support/load.js';
 import { rawExchange } from '../support/raw-http.js';
 import { report } from '../support/report.js';
+import { serveStreams } from '../support/stream-server.js';
 import { sleep, waitFor } from '../support/wait.js';
 import { type RunningTarget, targets } from './targets.js';
 
@@ -98,6 +109,49 @@ describe('formatEvent() under random fields', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('send() and broadcast() under random fields', () => {
+  it('write exactly the bytes formatEvent() gives for the same fields, or throw a typed error and write nothing', async () => {
+    const hub = createHub();
+    let stream: SseStream | undefined;
+    const server = await serveStreams(async (req, res) => {
+      stream = createStream(req, res, { heartbeat: false });
+      await hub.attach(stream);
+      return stream;
+    });
+    const client = await rawSse(server.url);
+    await waitFor(() => stream !== undefined, 'the stream to open');
+    const open = stream as SseStream;
+    let expected = '';
+    try {
+      await fc.assert(
+        fc.asyncProperty(message, fc.boolean(), async (fields, viaHub) => {
+          const m = fields as SseMessage;
+          const options = { event: m.event, id: m.id, retry: m.retry } as SendOptions;
+          for (const key of ['event', 'id', 'retry'] as const) if (options[key] === undefined) delete options[key];
+          let id: string | number | undefined = m.id;
+          try {
+            if (viaHub) id = await hub.broadcast(m.data, options);
+            else open.send(m.data, options);
+          } catch (error) {
+            expect(isSseError(error), `not a typed error: ${String(error)}`).toBe(true);
+            return;
+          }
+          // Comments are not part of send(); the broker assigns an id when the caller gave none.
+          expected += formatEvent({ data: m.data, event: m.event, id, retry: m.retry });
+          const wire = Buffer.from(expected, 'utf8').toString('utf8');
+          await waitFor(() => client.text.length >= wire.length, 'the event bytes');
+          expect(client.text).toBe(wire);
+        }),
+        { numRuns: 300 },
+      );
+    } finally {
+      client.close();
+      await hub.close();
+      await server.close();
+    }
   });
 });
 
