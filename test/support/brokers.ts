@@ -1,5 +1,6 @@
 import {
   type Broker,
+  type ControlMessage,
   createMemoryBroker,
   type Envelope,
   type MemoryBrokerOptions,
@@ -59,4 +60,41 @@ export function gatedReplayBroker(snapshot: 'before' | 'after', options: MemoryB
     },
     close: () => inner.close(),
   };
+}
+
+/**
+ * `count` brokers on one in-memory log, as instances share one Redis stream, but in one process and synchronous:
+ * what one hub publishes (or sends as a control message) reaches every hub started on them, its own included, at
+ * once and in order; any of them replays the shared history. Lets core tests check what several instances do
+ * without Redis.
+ */
+export function sharedMemoryBrokers(count: number, options: MemoryBrokerOptions = {}): Broker[] {
+  const inner = createMemoryBroker(options);
+  const hubs = new Set<{ deliver: (envelope: Envelope) => void; onControl?: (message: ControlMessage) => void }>();
+  inner.start(
+    (envelope) => {
+      for (const hub of [...hubs]) hub.deliver(envelope);
+    },
+    (message) => {
+      for (const hub of [...hubs]) hub.onControl?.(message);
+    },
+  );
+  return Array.from({ length: count }, (): Broker => {
+    const hub: { deliver: (envelope: Envelope) => void; onControl?: (message: ControlMessage) => void } = {
+      deliver: () => undefined,
+    };
+    return {
+      start(deliver, onControl) {
+        hub.deliver = deliver;
+        hub.onControl = onControl;
+        hubs.add(hub);
+      },
+      publish: (envelope) => inner.publish(envelope),
+      control: (message) => inner.control(message),
+      replay: (lastEventId, filter) => inner.replay(lastEventId, filter),
+      close: () => {
+        hubs.delete(hub);
+      },
+    };
+  });
 }

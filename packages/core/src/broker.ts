@@ -25,6 +25,23 @@ export interface OutgoingEnvelope extends Omit<Envelope, 'id'> {
   readonly id?: string | undefined;
 }
 
+/**
+ * An instruction from one hub to every hub sharing the broker. It is not an event: it is never written to a
+ * connection, never replayed, never in history a client resumes from, and not counted as published.
+ * - `disconnect`: each hub ends its connections of `clientId` (reason `server`), sending `retry` as a last
+ *   reconnection hint when given. `hub.disconnect()` and `hub.disconnectEverywhere()` send it.
+ */
+export interface ControlMessage {
+  readonly action: 'disconnect';
+  readonly clientId: string;
+  readonly retry?: number | undefined;
+  /**
+   * An id of the hub that sent it. That hub acted on its own connections at once, so it skips its copy (acting
+   * again would end a connection the same client opened meanwhile, and count it twice).
+   */
+  readonly origin: string;
+}
+
 /** Which events a resuming connection would have received. Broadcasts always match. */
 export interface ReplayFilter {
   readonly clientId: string | undefined;
@@ -51,12 +68,22 @@ export type ReplayResult =
  * - `publish` assigns the id and returns it once the event is accepted (in history, for brokers that keep one).
  *   It rejects (never silently drops) when the event cannot be accepted.
  * - `replay(lastEventId, filter)` returns the events after `lastEventId` that match the filter, oldest first, or a gap.
+ * - `control(message)` (optional) hands a {@link ControlMessage} to every hub sharing the broker, the sender's
+ *   included, through the `onControl` given to `start`: exactly once per instance, in order with the events around
+ *   it. It resolves once the message is accepted and rejects (never silently drops) when it cannot be. A broker
+ *   without it serves one instance: a disconnect then ends the connections of the hub it is called on only.
  * - `close()` stops delivery and releases connections. The hub calls it from `hub.close()`.
+ *
+ * Controls have a method and a callback of their own rather than a flag on `Envelope`: an envelope goes into
+ * history, replays and frames, and a broker written before controls existed would store, replay and deliver such a
+ * flagged envelope as an (empty) event that clients see. Apart, a control cannot reach a client by type, and older
+ * brokers keep working unchanged.
  */
 export interface Broker {
-  start(deliver: (envelope: Envelope) => void): void | Promise<void>;
+  start(deliver: (envelope: Envelope) => void, onControl?: (message: ControlMessage) => void): void | Promise<void>;
   publish(envelope: OutgoingEnvelope): string | Promise<string>;
   replay(lastEventId: string, filter: ReplayFilter): ReplayResult | Promise<ReplayResult>;
+  control?(message: ControlMessage): void | Promise<void>;
   close(): void | Promise<void>;
 }
 

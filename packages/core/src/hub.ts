@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Broker, Envelope, GapReason, OutgoingEnvelope, ReplayResult, Target } from './broker.js';
+import type { Broker, ControlMessage, Envelope, GapReason, OutgoingEnvelope, ReplayResult, Target } from './broker.js';
 import { SseError, SseRangeError, SseTypeError } from './errors.js';
 import { type Flushable, flusher, Lane } from './flusher.js';
 import {
@@ -77,6 +78,10 @@ export interface HubStats {
   replayed: number;
   /** Resumes that hit a gap and got the reset event. */
   resets: number;
+  /** Disconnect requests this hub handed to the broker for the other instances (control messages, not events). */
+  disconnectsSent: number;
+  /** Disconnect requests from other instances that reached this hub (the connections they ended: `closed.server`). */
+  disconnectsReceived: number;
   /** Events that were queued for a connection when it ended and were not written (replayable from history). */
   dropped: number;
   /** Connections refused by `maxConnections` or `maxConnectionsPerClient`. */
@@ -132,6 +137,8 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     bytesSent: 0,
     replayed: 0,
     resets: 0,
+    disconnectsSent: 0,
+    disconnectsReceived: 0,
     dropped: 0,
     refused: 0,
     closed: { client: 0, server: 0, timeout: 0, 'slow-consumer': 0, error: 0, shutdown: 0 },
@@ -139,7 +146,9 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
   private closing: Promise<void> | undefined;
   private readonly started: Promise<void>;
   private delivering = false;
-  private readonly deliveryBacklog: Envelope[] = [];
+  private readonly deliveryBacklog: (Envelope | ControlMessage)[] = [];
+  // Names this hub in the control messages it sends, so that it can recognise (and skip) its own.
+  private readonly origin = randomBytes(8).toString('hex');
 
   constructor(options: HubOptions = {}) {
     super();
@@ -165,7 +174,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     // Started synchronously: an event published right after createHub() must reach streams attached meanwhile.
     let started: void | Promise<void>;
     try {
-      started = this.broker.start(this.deliver);
+      started = this.broker.start(this.deliver, this.receiveControl);
     } catch (error) {
       started = Promise.reject(error);
     }
@@ -243,11 +252,52 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
   }
 
   /**
-   * Ends every connection of a client id (reason `server`). Browsers reconnect after their retry delay; to keep a
-   * client out, refuse it in the route (e.g. answer 204 before the SSE handler) as well.
-   * @returns how many connections were ended on this instance.
+   * Ends every connection of a client id (reason `server`), on every instance sharing the broker. Browsers reconnect
+   * after their retry delay; to keep a client out, refuse it in the route (e.g. answer 204 before the SSE handler)
+   * as well.
+   *
+   * The connections on this instance end at once. The other instances are told through the broker (with
+   * `@ssekit/redis`, an entry in the stream) and end theirs when they read it, in order with the events around it:
+   * an event sent before the disconnect still reaches them first. When the broker cannot take the request (Redis
+   * down), the failure is logged; use {@link Hub.disconnectEverywhere} to await it instead.
+   * @param options.retry a last `retry` hint, so that the client waits that long before it reconnects.
+   * @returns how many connections were ended on this instance (the other instances' connections are not counted).
+   * @throws synchronously, for a bad client id or retry.
    */
   disconnect(clientId: string, options: { retry?: number } = {}): number {
+    const ended = this.endClient(clientId, options);
+    // A closed hub has no connections and no broker to tell; there is nothing to report either.
+    if (this.closing === undefined) {
+      this.tellOthers(clientId, options.retry).catch((error) => {
+        this.logger.error(
+          `[ssekit] disconnect(${JSON.stringify(clientId)}) ended ${ended} connection(s) here but could not reach the other instances; use disconnectEverywhere() to handle this.`,
+          error,
+        );
+      });
+    }
+    return ended;
+  }
+
+  /**
+   * {@link Hub.disconnect}, for callers that must know the other instances were told (e.g. when a session is
+   * revoked): the connections on this instance end at once, and the promise settles with the broker's answer.
+   * With `@ssekit/redis` it resolves once Redis stored the request; each instance then ends the client's connections
+   * as soon as its reader reaches it. With a broker that has no `control()` (one instance only), it resolves at once.
+   * @returns how many connections were ended on this instance.
+   * @throws synchronously, for a bad client id or retry, or SseError `SSE_HUB_CLOSED` once the hub is closed.
+   *   Rejects with the broker's error (SseError `SSE_BROKER_UNAVAILABLE` when Redis is down); this instance's
+   *   connections are ended all the same.
+   */
+  disconnectEverywhere(clientId: string, options: { retry?: number } = {}): Promise<number> {
+    if (this.closing !== undefined) {
+      throw new SseError('SSE_HUB_CLOSED', 'This hub is closed: it no longer sends requests. Create a new hub.');
+    }
+    const ended = this.endClient(clientId, options);
+    return this.tellOthers(clientId, options.retry).then(() => ended);
+  }
+
+  /** Validates, then ends this instance's connections of `clientId`; returns how many. */
+  private endClient(clientId: string, options: { retry?: number }): number {
     assertClientId(clientId);
     if (options.retry !== undefined) checkRetry(options.retry);
     const streams = this.byClient.get(clientId);
@@ -255,6 +305,18 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     const list = [...streams];
     for (const stream of list) stream.end('server', undefined, options.retry);
     return list.length;
+  }
+
+  /** Hands a disconnect to the broker, for the other instances. Never throws: a failure is the promise's. */
+  private tellOthers(clientId: string, retry: number | undefined): Promise<void> {
+    if (this.broker.control === undefined) return Promise.resolve();
+    const message: ControlMessage = { action: 'disconnect', clientId, retry, origin: this.origin };
+    this.counters.disconnectsSent++;
+    try {
+      return Promise.resolve(this.broker.control(message));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -396,12 +458,53 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     this.delivering = true;
     try {
       this.deliverNow(envelope);
-      for (let i = 0; i < this.deliveryBacklog.length; i++) this.deliverNow(this.deliveryBacklog[i] as Envelope);
+      this.drainBacklog();
     } finally {
       this.deliveryBacklog.length = 0;
       this.delivering = false;
     }
   };
+
+  /**
+   * Acts on a control message from the broker. Its own (sent by `disconnect` here, which already ended the local
+   * connections) is skipped. It waits behind a delivery in progress like an event does, so that an event delivered
+   * before it still reaches the connections it ends.
+   */
+  private readonly receiveControl = (message: ControlMessage): void => {
+    if (message === null || typeof message !== 'object' || message.origin === this.origin) return;
+    if (this.delivering) {
+      this.deliveryBacklog.push(message);
+      return;
+    }
+    this.delivering = true;
+    try {
+      this.applyControl(message);
+      this.drainBacklog();
+    } finally {
+      this.deliveryBacklog.length = 0;
+      this.delivering = false;
+    }
+  };
+
+  private drainBacklog(): void {
+    const backlog = this.deliveryBacklog;
+    for (let i = 0; i < backlog.length; i++) {
+      const item = backlog[i] as Envelope | ControlMessage;
+      if ('action' in item) this.applyControl(item);
+      else this.deliverNow(item);
+    }
+  }
+
+  private applyControl(message: ControlMessage): void {
+    // Checked here too: a custom broker may hand over anything, and `retry` ends up in the bytes sent to clients.
+    if (message.action !== 'disconnect' || typeof message.clientId !== 'string') return;
+    this.counters.disconnectsReceived++;
+    const streams = this.byClient.get(message.clientId);
+    if (streams === undefined) return;
+    const retry = message.retry;
+    const hint = typeof retry === 'number' && Number.isSafeInteger(retry) && retry >= 0 ? retry : undefined;
+    for (const stream of [...streams]) stream.end('server', undefined, hint);
+  }
 
   private deliverNow(envelope: Envelope): void {
     const target = envelope.target;
@@ -597,6 +700,9 @@ function assertBroker(broker: unknown): void {
         `Option \`broker\` must implement Broker: \`${method}()\` is missing.`,
       );
     }
+  }
+  if (b?.control !== undefined && typeof b.control !== 'function') {
+    throw new SseTypeError('SSE_INVALID_OPTION', 'Option `broker`: `control`, when present, must be a method.');
   }
 }
 

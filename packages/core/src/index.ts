@@ -10,6 +10,7 @@
  */
 export {
   type Broker,
+  type ControlMessage,
   type Envelope,
   type GapReason,
   matches,

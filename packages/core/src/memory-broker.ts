@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Broker, Envelope, OutgoingEnvelope, ReplayFilter, ReplayResult } from './broker.js';
+import type { Broker, ControlMessage, Envelope, OutgoingEnvelope, ReplayFilter, ReplayResult } from './broker.js';
 import { SseError } from './errors.js';
 import { History, type HistoryOptions } from './history.js';
 import { assertKnownOptions } from './validate.js';
@@ -14,9 +14,11 @@ export interface MemoryBrokerOptions {
  * The embedded default broker: delivers each event back to its hub at once, in the same tick, and keeps a bounded
  * history for resume. Ids are `<prefix>-<counter>`: short, ordered within the process, and recognisably foreign
  * after a restart (a new prefix), so a stale `Last-Event-ID` is reported as a gap, never misread.
+ * Control messages (a disconnect) are handed back to the hub the same way, and kept out of history.
  */
 export class MemoryBroker implements Broker {
   private deliver: ((envelope: Envelope) => void) | undefined;
+  private onControl: ((message: ControlMessage) => void) | undefined;
   private readonly history: History | undefined;
   private readonly prefix = randomBytes(3).toString('hex');
   private counter = 0;
@@ -27,17 +29,24 @@ export class MemoryBroker implements Broker {
     this.history = options.history === false ? undefined : new History(options.history ?? {});
   }
 
-  start(deliver: (envelope: Envelope) => void): void {
+  start(deliver: (envelope: Envelope) => void, onControl?: (message: ControlMessage) => void): void {
     this.deliver = deliver;
+    this.onControl = onControl;
   }
 
   publish(outgoing: OutgoingEnvelope): string {
-    if (this.closed) throw new SseError('SSE_HUB_CLOSED', 'The broker is closed: this hub no longer accepts events.');
+    if (this.closed) throw closedError();
     const id = outgoing.id ?? `${this.prefix}-${++this.counter}`;
     const envelope: Envelope = outgoing.id === undefined ? { ...outgoing, id } : (outgoing as Envelope);
     this.history?.append(envelope);
     this.deliver?.(envelope);
     return id;
+  }
+
+  /** Hands the control to the hub at once. It takes no id and no place in history: nothing to replay. */
+  control(message: ControlMessage): void {
+    if (this.closed) throw closedError();
+    this.onControl?.(message);
   }
 
   replay(lastEventId: string, filter: ReplayFilter): ReplayResult {
@@ -48,6 +57,7 @@ export class MemoryBroker implements Broker {
   close(): void {
     this.closed = true;
     this.deliver = undefined;
+    this.onControl = undefined;
   }
 
   /** True for an id this broker issued that has since left history. */
@@ -56,6 +66,10 @@ export class MemoryBroker implements Broker {
     const n = Number(id.slice(this.prefix.length + 1));
     return Number.isSafeInteger(n) && n > 0 && n <= this.counter;
   }
+}
+
+function closedError(): SseError {
+  return new SseError('SSE_HUB_CLOSED', 'The broker is closed: this hub no longer accepts events.');
 }
 
 /** Creates the in-memory broker (what `createHub()` uses when given none). */
