@@ -1,5 +1,8 @@
 import {
+  assertClientId,
   type Broker,
+  type ControlMessage,
+  checkRetry,
   type Envelope,
   matches,
   type OutgoingEnvelope,
@@ -11,7 +14,7 @@ import {
 } from '@ssekit/core';
 import { ErrorReply } from 'redis';
 import { clientFactory } from './clients.js';
-import { decodeEntries, decodeRead, encodeEnvelope, type StreamEntry } from './codec.js';
+import { decodeEntries, decodeRead, encodeControl, encodeEnvelope, type StreamEntry } from './codec.js';
 import { Connection, type ConnectionHooks, pause, reconnectDelay } from './connection.js';
 import {
   checkConnection,
@@ -38,6 +41,8 @@ const ALL: Target = Object.freeze({ type: 'all' });
  * - Every entry names the entry before it, so a reader (and a replay) can prove it missed nothing; when it did
  *   (history trimmed while it was cut off, Redis restarted without persistence), clients are told with the reset
  *   event instead of silently missing events.
+ * - Control messages (`hub.disconnect()`) are entries of the same stream, so every instance acts on them in order
+ *   with the events around them; they are never delivered or replayed as events (see the codec).
  */
 export class RedisBroker implements Broker {
   /** The Redis stream key. */
@@ -46,6 +51,7 @@ export class RedisBroker implements Broker {
   private readonly publisher: Connection;
   private readonly reader: Connection;
   private deliver: ((envelope: Envelope) => void) | undefined;
+  private onControl: ((message: ControlMessage) => void) | undefined;
   // The id of the last entry the reader delivered to the hub ('' for "none, the stream was empty"); undefined until
   // the reader first reached Redis. Everything the reader delivers later is newer.
   private cursor: string | undefined;
@@ -93,9 +99,12 @@ export class RedisBroker implements Broker {
    * (events published from then on reach this hub); rejects when the first attempt fails, while retrying goes on in
    * the background.
    */
-  start(deliver: (envelope: Envelope) => void): Promise<void> {
-    if (typeof deliver !== 'function') {
-      throw new SseTypeError('SSE_INVALID_OPTION', 'RedisBroker.start() takes the function that delivers envelopes.');
+  start(deliver: (envelope: Envelope) => void, onControl?: (message: ControlMessage) => void): Promise<void> {
+    if (typeof deliver !== 'function' || (onControl !== undefined && typeof onControl !== 'function')) {
+      throw new SseTypeError(
+        'SSE_INVALID_OPTION',
+        'RedisBroker.start() takes the function that delivers envelopes, and optionally the one that takes control messages.',
+      );
     }
     if (this.closed) throw closedError();
     if (this.deliver !== undefined) {
@@ -105,6 +114,7 @@ export class RedisBroker implements Broker {
       );
     }
     this.deliver = deliver;
+    this.onControl = onControl;
     this.startup = new Promise<void>((resolve, reject) => {
       this.settleStartup = (error) => {
         this.settleStartup = undefined;
@@ -140,7 +150,31 @@ export class RedisBroker implements Broker {
         'The Redis broker assigns event ids itself (Redis stream ids, ordered across instances and used for Last-Event-ID resume), so `id` cannot be set. Put your own id in the data instead.',
       );
     }
-    const fields = encodeEnvelope(envelope);
+    return this.append(encodeEnvelope(envelope));
+  }
+
+  /**
+   * Appends a control message to the stream, in order with events, and resolves once Redis has stored it. Every
+   * instance's reader (this one's included) hands it to its hub. Its entry takes a place in the stream and in the
+   * chain like an event (it counts towards `maxLength`), but it is never delivered or replayed as an event.
+   * @throws (rejects) SseError `SSE_BROKER_UNAVAILABLE` when Redis is down or does not confirm in time;
+   *   SseTypeError/SseRangeError for a malformed message.
+   */
+  async control(message: ControlMessage): Promise<void> {
+    if (this.closed) throw closedError();
+    if (message === null || typeof message !== 'object' || message.action !== 'disconnect') {
+      throw new SseTypeError('SSE_INVALID_FIELD', "A control message must have `action: 'disconnect'`.");
+    }
+    assertClientId(message.clientId);
+    if (message.retry !== undefined) checkRetry(message.retry);
+    if (typeof message.origin !== 'string') {
+      throw new SseTypeError('SSE_INVALID_FIELD', 'A control message must name its `origin` (a string).');
+    }
+    await this.append(encodeControl(message));
+  }
+
+  /** Appends an entry (without `p`, which the script adds); resolves with its stream id once Redis stored it. */
+  private async append(fields: string[]): Promise<string> {
     this.openPublisher();
     // Only the very first connection attempt is waited for; after it, down means down.
     if (!this.publisher.isReady) await this.publisher.start().catch(noop);
@@ -241,6 +275,7 @@ export class RedisBroker implements Broker {
     if (this.closing !== undefined) return this.closing;
     this.closed = true;
     this.deliver = undefined;
+    this.onControl = undefined;
     this.abort.abort();
     if (this.watchdog !== undefined) clearInterval(this.watchdog);
     for (const waiter of [...this.progressWaiters]) waiter.done(false);
@@ -328,11 +363,9 @@ export class RedisBroker implements Broker {
         );
       }
       this.cursor = entry.id;
-      if (entry.envelope === undefined) {
-        this.reportMalformed(entry.id);
-        continue;
-      }
-      this.emit(entry.envelope);
+      if (entry.envelope !== undefined) this.emit(entry.envelope);
+      else if (entry.control !== undefined) this.emitControl(entry.control);
+      else this.reportMalformed(entry.id);
     }
     if (this.progressWaiters.size > 0) this.wakeProgressWaiters();
   }
@@ -389,6 +422,14 @@ export class RedisBroker implements Broker {
     }
   }
 
+  private emitControl(message: ControlMessage): void {
+    try {
+      this.onControl?.(message);
+    } catch (error) {
+      this.options.logger.error('[ssekit] acting on a control message from Redis failed; the reader goes on.', error);
+    }
+  }
+
   private async range(start: string, count: number): Promise<StreamEntry[]> {
     let reply: unknown;
     try {
@@ -412,7 +453,7 @@ export class RedisBroker implements Broker {
     if (this.malformedReported) return;
     this.malformedReported = true;
     this.options.logger.warn(
-      `[ssekit] entry ${id} of ${this.key} was not written by ssekit and is skipped (reported once). Use a key of its own for the broker.`,
+      `[ssekit] entry ${id} of ${this.key} was not written by ssekit, or by a newer version of it, and is skipped (reported once). Use a key of its own for the broker, and the same @ssekit/redis version on every instance.`,
     );
   }
 

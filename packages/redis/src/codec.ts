@@ -1,4 +1,4 @@
-import type { Envelope, OutgoingEnvelope, Target } from '@ssekit/core';
+import type { ControlMessage, Envelope, OutgoingEnvelope, Target } from '@ssekit/core';
 import { isStreamId } from './stream-id.js';
 
 /**
@@ -9,19 +9,31 @@ import { isStreamId } from './stream-id.js';
  * - `to`: the target: `*` (everyone), `c:<client id>` or `t:<topic>`.
  * - `d`: the data, as the publishing hub serialized it.
  * - `e`, `r`: the event name and the retry hint, only when given.
+ *
+ * A control entry (a disconnect) is an entry of the same stream, so it takes its place in the chain and in the
+ * order of events, but it is not an event:
+ * - `x`: the action (`disconnect`); `to`: `c:<client id>`; `o`: the sending hub; `r`: the retry hint, when given.
+ * - It has no `d`: a reader of an earlier version, which knows no `x`, finds no data and skips the entry as one it
+ *   cannot read, rather than delivering it as an event. Replays skip it for the same reason.
  */
 export const FIELD_PREV = 'p';
 const FIELD_TARGET = 'to';
 const FIELD_DATA = 'd';
 const FIELD_EVENT = 'e';
 const FIELD_RETRY = 'r';
+const FIELD_ACTION = 'x';
+const FIELD_ORIGIN = 'o';
 
-/** One stream entry, decoded. `envelope` is undefined for an entry this codec cannot read (written by something else). */
+/**
+ * One stream entry, decoded: an event (`envelope`), a control message (`control`), or neither, for an entry this
+ * codec cannot read (written by something else, or by a newer version with an action this one does not know).
+ */
 export interface StreamEntry {
   readonly id: string;
   /** The `p` field; undefined when absent. */
   readonly prev: string | undefined;
   readonly envelope: Envelope | undefined;
+  readonly control?: ControlMessage | undefined;
 }
 
 /** The target as stored in the `to` field. */
@@ -54,6 +66,20 @@ export function encodeEnvelope(envelope: OutgoingEnvelope): string[] {
   return fields;
 }
 
+/** The field/value pairs of a control message, without `p` (the publish script adds it). */
+export function encodeControl(message: ControlMessage): string[] {
+  const fields = [
+    FIELD_TARGET,
+    encodeTarget({ type: 'client', clientId: message.clientId }),
+    FIELD_ACTION,
+    message.action,
+    FIELD_ORIGIN,
+    message.origin,
+  ];
+  if (message.retry !== undefined) fields.push(FIELD_RETRY, String(message.retry));
+  return fields;
+}
+
 /**
  * Decodes the field/value list of entry `id`. Fields this version does not know are ignored (a newer writer may add
  * some); an entry without a readable target or data, or with an event name or retry that could not have passed the
@@ -65,6 +91,8 @@ export function decodeEntry(id: string, fields: readonly unknown[]): StreamEntry
   let data: string | undefined;
   let event: string | undefined;
   let retry: string | undefined;
+  let action: string | undefined;
+  let origin: string | undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const value = fields[i + 1];
     if (typeof value !== 'string') continue;
@@ -84,17 +112,34 @@ export function decodeEntry(id: string, fields: readonly unknown[]): StreamEntry
       case FIELD_RETRY:
         retry = value;
         break;
+      case FIELD_ACTION:
+        action = value;
+        break;
+      case FIELD_ORIGIN:
+        origin = value;
+        break;
     }
   }
   const target = to === undefined ? undefined : decodeTarget(to);
+  const retryMs = retry === undefined ? undefined : decodeRetry(retry);
+  // An entry with an action is never an event, whatever other fields it has.
+  if (action !== undefined) {
+    if (action !== 'disconnect' || target?.type !== 'client' || Number.isNaN(retryMs)) {
+      return { id, prev, envelope: undefined };
+    }
+    const control: ControlMessage = { action, clientId: target.clientId, retry: retryMs, origin: origin ?? '' };
+    return { id, prev, envelope: undefined, control };
+  }
   if (target === undefined || data === undefined) return { id, prev, envelope: undefined };
   if (event !== undefined && /[\r\n]/.test(event)) return { id, prev, envelope: undefined };
-  let retryMs: number | undefined;
-  if (retry !== undefined) {
-    retryMs = /^(0|[1-9][0-9]{0,15})$/.test(retry) ? Number(retry) : Number.NaN;
-    if (!Number.isSafeInteger(retryMs)) return { id, prev, envelope: undefined };
-  }
+  if (Number.isNaN(retryMs)) return { id, prev, envelope: undefined };
   return { id, prev, envelope: { id, target, data, event, retry: retryMs } };
+}
+
+/** A stored retry hint in ms, or NaN for one the hub could not have written (it would inject bytes). */
+function decodeRetry(value: string): number {
+  const ms = /^(0|[1-9][0-9]{0,15})$/.test(value) ? Number(value) : Number.NaN;
+  return Number.isSafeInteger(ms) ? ms : Number.NaN;
 }
 
 /**

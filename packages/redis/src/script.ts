@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 /**
  * The publish command, as one Lua script so that it is atomic:
  * 1. reads the id of the newest entry (the previous link of the chain, '' for an empty stream);
- * 2. appends the event with that id as field `p`, trimming to about `maxLength` entries (`MAXLEN ~`);
+ * 2. appends the entry (an event, or a control message such as a disconnect: both are links of the chain) with that
+ *    id as field `p`, trimming to about `maxLength` entries (`MAXLEN ~`);
  * 3. with a `maxAge`, also trims entries older than `maxAge` ms by Redis' own clock (`MINID ~`). The new entry is
  *    never trimmed: its id is at least Redis' current time, which is above the cut.
  * Returns the new entry's id.

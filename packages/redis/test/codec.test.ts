@@ -1,6 +1,14 @@
 import type { OutgoingEnvelope } from '@ssekit/core';
 import { describe, expect, it } from 'vitest';
-import { decodeEntries, decodeEntry, decodeRead, decodeTarget, encodeEnvelope, encodeTarget } from '../src/codec.js';
+import {
+  decodeEntries,
+  decodeEntry,
+  decodeRead,
+  decodeTarget,
+  encodeControl,
+  encodeEnvelope,
+  encodeTarget,
+} from '../src/codec.js';
 import { compareStreamIds, isStreamId } from '../src/stream-id.js';
 
 /** What the publish script stores: `p <prev>` followed by the codec's fields. */
@@ -60,6 +68,39 @@ describe('the entry codec', () => {
     expect(() => decodeEntries('OK')).toThrow(TypeError);
     expect(() => decodeEntries([['not-an-id', []]])).toThrow(TypeError);
     expect(() => decodeRead([])).toThrow(TypeError);
+  });
+});
+
+describe('control entries', () => {
+  it('round-trip a disconnect, with and without a retry hint, as a control and never as an event', () => {
+    const messages = [
+      { action: 'disconnect', clientId: 'alice:42', origin: 'hub-a', retry: 2500 },
+      { action: 'disconnect', clientId: 'bob', origin: 'hub-b', retry: undefined },
+    ] as const;
+    for (const message of messages) {
+      const entry = decodeEntry('7-0', ['p', '6-0', ...encodeControl(message)]);
+      expect(entry).toEqual({ id: '7-0', prev: '6-0', envelope: undefined, control: message });
+    }
+  });
+
+  it('carry no data field, so a reader that knows no controls skips them instead of delivering an event', () => {
+    const fields = encodeControl({ action: 'disconnect', clientId: 'alice', origin: 'hub-a' });
+    expect(fields.filter((_, i) => i % 2 === 0)).not.toContain('d');
+  });
+
+  it('are never an event, even with a data field; an unknown action or a bad target or retry is skipped', () => {
+    const control = ['to', 'c:alice', 'x', 'disconnect', 'o', 'hub-a'];
+    expect(decodeEntry('7-0', [...control, 'd', 'x']).envelope).toBeUndefined();
+    expect(decodeEntry('7-0', [...control, 'd', 'x']).control?.clientId).toBe('alice');
+    for (const fields of [
+      ['to', 'c:alice', 'x', 'kick', 'd', 'x'],
+      ['to', 't:news', 'x', 'disconnect'],
+      ['to', '*', 'x', 'disconnect'],
+      [...control, 'r', '1\nid: 9'],
+    ]) {
+      const entry = decodeEntry('7-0', fields);
+      expect([entry.envelope, entry.control], fields.join(' ')).toEqual([undefined, undefined]);
+    }
   });
 });
 
