@@ -27,7 +27,8 @@ export interface OutgoingEnvelope extends Omit<Envelope, 'id'> {
 
 /**
  * An instruction from one hub to every hub sharing the broker. It is not an event: it is never written to a
- * connection, never replayed, never in history a client resumes from, and not counted as published.
+ * connection, never replayed to a resuming one, and not counted as published. (The Redis broker stores it as an
+ * entry of its stream, to keep it in order with events; replays skip it.)
  * - `disconnect`: each hub ends its connections of `clientId` (reason `server`), sending `retry` as a last
  *   reconnection hint when given. `hub.disconnect()` and `hub.disconnectEverywhere()` send it.
  */

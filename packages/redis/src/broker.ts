@@ -42,7 +42,7 @@ const ALL: Target = Object.freeze({ type: 'all' });
  *   (history trimmed while it was cut off, Redis restarted without persistence), clients are told with the reset
  *   event instead of silently missing events.
  * - Control messages (`hub.disconnect()`) are entries of the same stream, so every instance acts on them in order
- *   with the events around them; they are never delivered or replayed as events (see the codec).
+ *   with the events around them; they carry no data, and are never delivered or replayed as events.
  */
 export class RedisBroker implements Broker {
   /** The Redis stream key. */
