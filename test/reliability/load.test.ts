@@ -40,6 +40,8 @@ describe.skipIf(skip)(`${CONNECTIONS.toLocaleString('en')} concurrent connection
   let port: number;
   let baseline: ServerMemory;
   let cold: ServerMemory;
+  /** The last sequence number of the measured broadcast, which the resume scenario continues. */
+  let broadcastSeq = 0;
 
   const status = () => server.call<ServerStatus>('status');
   const memory = () => server.call<ServerMemory>('memory');
@@ -93,6 +95,7 @@ describe.skipIf(skip)(`${CONNECTIONS.toLocaleString('en')} concurrent connection
       );
       const got = await client.call<CollectResult>('collect', { lastSeq: sent.sent, timeout: 120_000 }, 180_000);
       expect(sent.sent).toBe(Math.round((WINDOW_MS / 1000) * RATE));
+      broadcastSeq = sent.sent;
       expect({ complete: got.complete, missing: got.missing, gaps: got.gaps, duplicates: got.duplicates }).toEqual({
         complete: CONNECTIONS,
         missing: 0,
@@ -118,6 +121,45 @@ describe.skipIf(skip)(`${CONNECTIONS.toLocaleString('en')} concurrent connection
     WINDOW_MS + 300_000,
   );
 
+  it('when all 10,000 drop off at once and come back with Last-Event-ID, each gets what it missed, then live events', async () => {
+    const before = await status();
+    const lastSeq = broadcastSeq;
+    await client.call('drop');
+    await eventually(status, (s) => s.size === 0, 'every dropped connection to be noticed', 60_000);
+    // Published while every client is away: 100 events each client must get on resume.
+    const missed = await server.call<BroadcastResult>('broadcast', {
+      rate: RATE,
+      duration: 2000,
+      firstSeq: lastSeq + 1,
+    });
+    const back = await client.call<OpenResult>('reconnect', { port, concurrency: 200 }, 180_000);
+    expect(back.statuses).toEqual({ 200: CONNECTIONS });
+    const live = await server.call<BroadcastResult>('broadcast', {
+      rate: RATE,
+      duration: 1000,
+      firstSeq: lastSeq + missed.sent + 1,
+    });
+    const last = lastSeq + missed.sent + live.sent;
+    const got = await client.call<CollectResult>('collect', { lastSeq: last, timeout: 120_000 }, 180_000);
+    expect({ complete: got.complete, missing: got.missing, gaps: got.gaps, duplicates: got.duplicates }).toEqual({
+      complete: CONNECTIONS,
+      missing: 0,
+      gaps: 0,
+      duplicates: 0,
+    });
+    const after = await status();
+    expect(after.stats.replayed - before.stats.replayed).toBe(CONNECTIONS * missed.sent);
+    expect(after.stats.resets).toBe(before.stats.resets);
+    expect(after.closed.client).toBe((before.closed.client ?? 0) + CONNECTIONS);
+    report('load: 10,000 resume at once with Last-Event-ID', {
+      missedPerClient: missed.sent,
+      reconnectMs: Math.round(back.openMs),
+      replayed: after.stats.replayed - before.stats.replayed,
+      lost: got.missing + got.gaps,
+      duplicates: got.duplicates,
+    });
+  }, 400_000);
+
   it('when every client leaves, the hub is empty and no timer, socket or listener is left', async () => {
     await client.call('leave');
     const after = await eventually(
@@ -133,7 +175,7 @@ describe.skipIf(skip)(`${CONNECTIONS.toLocaleString('en')} concurrent connection
     expect(after.handles).toBe(baseline.handles);
     expect(after.hubListeners).toBe(baseline.hubListeners);
     expect(after.serverListeners).toBe(baseline.serverListeners);
-    expect(after.closed).toEqual({ client: (baseline.closed.client ?? 0) + CONNECTIONS });
+    expect(after.closed).toEqual({ client: (baseline.closed.client ?? 0) + 2 * CONNECTIONS });
     expect(after.errors).toEqual([]);
     expect(after.unexpected).toEqual([]);
     // The heap is asserted after the open/close cycles below, as the issue states it. Right after 10,000 clients
