@@ -258,8 +258,10 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
    *
    * The connections on this instance end at once. The other instances are told through the broker (with
    * `@ssekit/redis`, an entry in the stream) and end theirs when they read it, in order with the events around it:
-   * an event sent before the disconnect still reaches them first. When the broker cannot take the request (Redis
-   * down), the failure is logged; use {@link Hub.disconnectEverywhere} to await it instead.
+   * an event sent before the disconnect still reaches their connections first. (Here, with a broker that delivers
+   * asynchronously like Redis, an event sent just before may not be back yet: it stays in history for the resume.)
+   * When the broker cannot take the request (Redis down), the failure is logged; use
+   * {@link Hub.disconnectEverywhere} to await it instead.
    * @param options.retry a last `retry` hint, so that the client waits that long before it reconnects.
    * @returns how many connections were ended on this instance (the other instances' connections are not counted).
    * @throws synchronously, for a bad client id or retry.
