@@ -68,8 +68,13 @@ export interface HubStats {
   clients: number;
   /** Topics with at least one subscriber. */
   topics: number;
-  /** Events accepted by `send`, `publish` and `broadcast`. */
+  /** Events the broker accepted from `send`, `publish` and `broadcast`. */
   published: number;
+  /**
+   * Events the broker refused (e.g. Redis unreachable). Each one rejected its `send`/`publish`/`broadcast` promise,
+   * and is logged (at most one line per 5 s) even when nobody awaited that promise, which never crashes the process.
+   */
+  failed: number;
   /** Events delivered to local connections (one per connection). */
   delivered: number;
   /** Bytes handed to sockets, heartbeats and replays included. */
@@ -131,8 +136,11 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
   private readonly lane = new Lane();
   private laneMark = -1;
   private readonly laneTrimmer: Flushable = { flushPending: () => this.trimLane() };
+  private lastFailureLog = Number.NEGATIVE_INFINITY;
+  private failuresSinceLog = 0;
   private readonly counters: Omit<HubStats, 'connections' | 'clients' | 'topics'> = {
     published: 0,
+    failed: 0,
     delivered: 0,
     bytesSent: 0,
     replayed: 0,
@@ -437,13 +445,38 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
       if (retry !== undefined) checkRetry(retry);
       envelope = { target, data: text, event, retry, id: id === undefined ? undefined : checkId(id) };
     }
-    this.counters.published++;
+    let result: string | Promise<string>;
     try {
-      const id = this.broker.publish(envelope);
-      return typeof id === 'string' ? Promise.resolve(id) : id;
+      result = this.broker.publish(envelope);
     } catch (error) {
-      return Promise.reject(error);
+      result = Promise.reject(error);
     }
+    if (typeof result === 'string') {
+      this.counters.published++;
+      return Promise.resolve(result);
+    }
+    const accepted = Promise.resolve(result).then((id) => {
+      this.counters.published++;
+      return id;
+    });
+    // The caller who awaits still gets the rejection; one who does not (a fire-and-forget broadcast while Redis is
+    // down) must not crash the process with an unhandled rejection: the failure is counted and logged instead.
+    accepted.catch((error: unknown) => this.publishFailed(error));
+    return accepted;
+  }
+
+  private publishFailed(error: unknown): void {
+    this.counters.failed++;
+    this.failuresSinceLog++;
+    const now = Date.now();
+    // One line per outage window, not one per event: a busy app publishes thousands of events while Redis restarts.
+    if (now - this.lastFailureLog < FAILURE_LOG_INTERVAL) return;
+    this.logger.error(
+      `[ssekit] ${this.failuresSinceLog} event(s) could not be published (the broker refused them); their send/publish/broadcast promises rejected.`,
+      error,
+    );
+    this.lastFailureLog = now;
+    this.failuresSinceLog = 0;
   }
 
   /**
@@ -631,6 +664,9 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     }
   }
 }
+
+/** Shortest time between two log lines about events the broker refused, in ms. */
+const FAILURE_LOG_INTERVAL = 5000;
 
 const ALL: Target = Object.freeze({ type: 'all' });
 

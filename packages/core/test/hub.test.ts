@@ -828,6 +828,49 @@ describe('disconnect across instances', () => {
   });
 });
 
+describe('events the broker refuses', () => {
+  /** A broker that refuses every event, like the Redis broker while Redis is unreachable. */
+  function refusingBroker(): Broker {
+    return {
+      start() {},
+      publish: () => Promise.reject(new SseError('SSE_BROKER_UNAVAILABLE', 'Redis is unreachable.')),
+      replay: () => ({ ok: true, events: [] }),
+      close() {},
+    };
+  }
+
+  it('rejects the promise of a caller who awaits it', async () => {
+    hub = createHub({ broker: refusingBroker(), logger: quiet });
+    await expect(hub.broadcast('x')).rejects.toMatchObject({ code: 'SSE_BROKER_UNAVAILABLE' });
+  });
+
+  it('never surfaces as an unhandled rejection when nobody awaits, and is counted and logged once', async () => {
+    hub = createHub({ broker: refusingBroker(), logger: quiet });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      void hub.broadcast('a');
+      void hub.send('alice', 'b');
+      void hub.publish('news', 'c');
+      await waitFor(() => hub!.stats().failed === 3, 'three failures to be counted');
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    expect(hub.stats().published).toBe(0);
+    expect(quiet.errors).toHaveLength(1);
+    expect(String(quiet.errors[0]?.[0])).toMatch(/could not be published/);
+  });
+
+  it('counts accepted events as published, refused ones as failed', async () => {
+    hub = createHub({ logger: quiet });
+    await hub.broadcast('ok');
+    expect(hub.stats()).toMatchObject({ published: 1, failed: 0 });
+  });
+});
+
 describe('rejections', () => {
   const OPTION = { code: 'SSE_INVALID_OPTION' } as const;
 
