@@ -103,8 +103,9 @@ export class Notifications {
   }
 
   /**
-   * Tells every tab of the client, on every instance, to stop (a `bye` event the page obeys), then ends its
-   * connections here. A tab on another instance that missed the live event gets it on its resume, from history.
+   * Tells every tab of the client to stop (a `bye` event the page obeys), then ends its connections on every
+   * instance sharing the hub's broker. `disconnected` counts the ones ended on this instance. A tab that missed the
+   * live `bye` gets it on its resume, from history.
    */
   private async disconnect(req: ApiRequest) {
     const clientId = pathClientId(req);
