@@ -1,6 +1,6 @@
 import http from 'node:http';
+import { isSseError, type SseStream } from '@ssekit/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isSseError, type SseStream } from '../../packages/core/src/index.js';
 import { openEventSource, rawSse } from '../support/clients.js';
 import { captureLogger } from '../support/logger.js';
 import { waitFor } from '../support/wait.js';

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ConnectOptions, Hub, SseStream } from '../../packages/core/src/index.js';
+import type { ConnectOptions, Hub, SseStream } from '@ssekit/core';
 import type { SocketTracker } from '../support/server.js';
 
 /** What a route's callbacks see of a request, whichever framework parsed it. */

@@ -1,7 +1,7 @@
 import net from 'node:net';
+import { createHub, SseError } from '@ssekit/core';
+import { createRedisBroker } from '@ssekit/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createHub, SseError } from '../../packages/core/src/index.js';
-import { createRedisBroker } from '../../packages/redis/src/index.js';
 import { type RawSse, rawSse } from '../support/clients.js';
 import { checkSseError } from '../support/errors.js';
 import {

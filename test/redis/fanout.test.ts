@@ -1,6 +1,6 @@
+import { createHub } from '@ssekit/core';
+import { createRedisBroker } from '@ssekit/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createHub } from '../../packages/core/src/index.js';
-import { createRedisBroker } from '../../packages/redis/src/index.js';
 import { compareStreamIds } from '../../packages/redis/src/stream-id.js';
 import { openEventSource, type RecordingEventSource } from '../support/clients.js';
 import {

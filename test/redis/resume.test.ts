@@ -1,5 +1,5 @@
+import type { Hub } from '@ssekit/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Hub } from '../../packages/core/src/index.js';
 import { openEventSource, type RawSse, type RecordingEventSource, rawSse } from '../support/clients.js';
 import {
   type Balancer,

@@ -1,5 +1,5 @@
+import { MAX_LAST_EVENT_ID_LENGTH, MAX_NAME_LENGTH } from '@ssekit/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_LAST_EVENT_ID_LENGTH, MAX_NAME_LENGTH } from '../../packages/core/src/index.js';
 import { type LoadEvent, openLoadConnection } from '../support/load.js';
 import { rawExchange } from '../support/raw-http.js';
 import { sleep, waitFor } from '../support/wait.js';

@@ -1,6 +1,5 @@
 import type http from 'node:http';
 import net from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CloseReason,
   type ConnectOptions,
@@ -11,7 +10,8 @@ import {
   resolveConnectOptions,
   runRouteHandler,
   type SseStream,
-} from '../../packages/core/src/index.js';
+} from '@ssekit/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adapters, appTracker } from '../adapters/harness.js';
 import { rawSse } from '../support/clients.js';
 import { openLoadConnections } from '../support/load.js';

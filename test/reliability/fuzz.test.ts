@@ -1,6 +1,3 @@
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createHub,
   createStream,
@@ -10,7 +7,10 @@ import {
   type SseMessage,
   type SseStream,
   serializeData,
-} from '../../packages/core/src/index.js';
+} from '@ssekit/core';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import fc from 'fast-check';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TestRequest } from '../adapters/harness.js';
 import { rawSse } from '../support/clients.js';
 import { openLoadConnection } from '../support/load.js';

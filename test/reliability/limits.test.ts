@@ -1,6 +1,6 @@
+import { createHub, type HubOptions } from '@ssekit/core';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createHub, type HubOptions } from '../../packages/core/src/index.js';
 import { chromiumRequirement, launchChromium } from '../support/browser.js';
 import { openEventSource, type RecordingEventSource, rawSse } from '../support/clients.js';
 import { report } from '../support/report.js';

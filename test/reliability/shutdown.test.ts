@@ -1,12 +1,6 @@
 import type http from 'node:http';
+import { createHub, type Hub, openConnection, type ResolvedConnectOptions, resolveConnectOptions } from '@ssekit/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createHub,
-  type Hub,
-  openConnection,
-  type ResolvedConnectOptions,
-  resolveConnectOptions,
-} from '../../packages/core/src/index.js';
 import { openEventSource, type RecordingEventSource, rawSse } from '../support/clients.js';
 import { report } from '../support/report.js';
 import { type StreamServer, serveStreams } from '../support/stream-server.js';

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { createHub, type Hub, openConnection, resolveConnectOptions } from '../../packages/core/src/index.js';
+import { createHub, type Hub, openConnection, resolveConnectOptions } from '@ssekit/core';
 import { adapters, type TestRequest, type TestRoute } from '../adapters/harness.js';
 import { serveStreams } from '../support/stream-server.js';
 

@@ -7,7 +7,7 @@ import {
   type OutgoingEnvelope,
   type ReplayFilter,
   type ReplayResult,
-} from '../../packages/core/src/index.js';
+} from '@ssekit/core';
 
 /**
  * A memory broker whose `replay()` is asynchronous and waits at a gate the test opens, so events can be published

@@ -1,5 +1,5 @@
+import { isSseError } from '@ssekit/core';
 import { expect } from 'vitest';
-import { isSseError } from '../../packages/core/src/index.js';
 
 /** What a rejection must look like: the built-in class it extends, the ssekit class, its code and its message. */
 export interface ExpectedSseError {

@@ -1,4 +1,4 @@
-import type { Logger } from '../../packages/core/src/index.js';
+import type { Logger } from '@ssekit/core';
 
 /** A `Logger` that records what ssekit reports, for tests to assert on. */
 export interface CapturedLogger extends Logger {

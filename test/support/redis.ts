@@ -3,14 +3,8 @@ import { accessSync, constants } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { delimiter, join } from 'node:path';
-import {
-  createHub,
-  type Hub,
-  type Logger,
-  openConnection,
-  resolveConnectOptions,
-} from '../../packages/core/src/index.js';
-import { createRedisBroker, type RedisBroker, type RedisBrokerOptions } from '../../packages/redis/src/index.js';
+import { createHub, type Hub, type Logger, openConnection, resolveConnectOptions } from '@ssekit/core';
+import { createRedisBroker, type RedisBroker, type RedisBrokerOptions } from '@ssekit/redis';
 import { requirePart } from './requirements.js';
 import { listen, type Running } from './server.js';
 import { sleep, waitFor } from './wait.js';

@@ -1,11 +1,5 @@
 import type http from 'node:http';
-import {
-  type Hub,
-  openConnection,
-  resolveConnectOptions,
-  type SseStream,
-  type StreamOptions,
-} from '../../packages/core/src/index.js';
+import { type Hub, openConnection, resolveConnectOptions, type SseStream, type StreamOptions } from '@ssekit/core';
 import { type Running, serve } from './server.js';
 import { waitFor } from './wait.js';
 

@@ -1,4 +1,5 @@
 import { createHub } from '@ssekit/core';
+import { createRedisBroker } from '@ssekit/redis';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawSse } from '../../../test/support/clients.js';
@@ -11,7 +12,6 @@ import {
   startRedis,
   uniqueKey,
 } from '../../../test/support/redis.js';
-import { createRedisBroker } from '../src/index.js';
 
 const requirement = redisRequirement();
 

@@ -1,7 +1,7 @@
 import net from 'node:net';
+import { createRedisBroker, type RedisBrokerOptions, type RedisConnection } from '@ssekit/redis';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
-import { createRedisBroker, type RedisBrokerOptions, type RedisConnection } from '../src/index.js';
 
 // Never contacted: these tests only create brokers.
 const url = 'redis://127.0.0.1:1';
