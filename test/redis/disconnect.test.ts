@@ -1,4 +1,3 @@
-import net from 'node:net';
 import { createHub, SseError } from '@ssekit/core';
 import { createRedisBroker } from '@ssekit/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import {
   startRedis,
   uniqueKey,
 } from '../support/redis.js';
+import { freePort } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 
 const requirement = redisRequirement();
@@ -164,7 +164,7 @@ describe.skipIf(requirement.skip)('Redis broker: disconnect across instances', (
   it('while Redis is unreachable, disconnectEverywhere() rejects with SSE_BROKER_UNAVAILABLE; local tabs end anyway', async () => {
     const logger = recordingLogger();
     const broker = createRedisBroker(
-      { url: `redis://127.0.0.1:${await closedPort()}` },
+      { url: `redis://127.0.0.1:${await freePort()}` },
       {
         key: uniqueKey('down'),
         logger,
@@ -194,15 +194,3 @@ describe.skipIf(requirement.skip)('Redis broker: disconnect across instances', (
     await logger.waitFor('disconnect("jane") ended 1 connection(s) here but could not reach the other instances');
   });
 });
-
-/** A 127.0.0.1 port nothing listens on (it was free a moment ago). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}

@@ -1,38 +1,15 @@
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { listen, type Running } from './server.js';
 import { waitFor } from './wait.js';
 
-/** A cleartext HTTP/2 (h2c) server on 127.0.0.1 with a random port; `close()` tears down open sessions. */
-export interface RunningHttp2 {
-  url: string;
-  server: http2.Http2Server;
-  close(): Promise<void>;
-}
+/** A cleartext HTTP/2 (h2c) server on 127.0.0.1 with a random port; `close()` cuts open sessions first. */
+export type RunningHttp2 = Running<http2.Http2Server>;
 
 /** Starts an h2c server with the compatibility API (`req`/`res`), as Express and Fastify use on HTTP/2. */
-export async function serveHttp2(
+export function serveHttp2(
   handler: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
 ): Promise<RunningHttp2> {
-  const server = http2.createServer(handler);
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (session) => {
-    sessions.add(session);
-    session.on('close', () => sessions.delete(session));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const session of sessions) session.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return listen(http2.createServer(handler));
 }
 
 /** An HTTP/2 GET that records the response head and body text as they arrive. */

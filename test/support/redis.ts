@@ -6,7 +6,7 @@ import { delimiter, join } from 'node:path';
 import { createHub, type Hub, type Logger, openConnection, resolveConnectOptions } from '@ssekit/core';
 import { createRedisBroker, type RedisBroker, type RedisBrokerOptions } from '@ssekit/redis';
 import { requirePart } from './requirements.js';
-import { listen, type Running } from './server.js';
+import { freePort, listen, type Running } from './server.js';
 import { sleep, waitFor } from './wait.js';
 
 // Real Redis for the broker tests: a `redis-server` child on a free port (never the system Redis on 6379), or the
@@ -205,19 +205,6 @@ async function answersPing(port: number): Promise<boolean> {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
 /** A stream key no other test (or test run) uses. */
 export function uniqueKey(name: string): string {
   return `ssekit-test:${name}:${process.pid}:${Date.now().toString(36)}:${Math.random().toString(36).slice(2, 8)}`;
@@ -321,42 +308,31 @@ export interface FlakyLink {
 export async function startFlakyLink(redisUrl: string): Promise<FlakyLink> {
   const target = new URL(redisUrl);
   let frozen = false;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    sockets.add(client);
-    client.on('close', () => sockets.delete(client));
-    client.on('error', () => client.destroy());
-    if (frozen) return; // held: accepted, never answered
-    const upstream = net.connect({ host: target.hostname, port: Number(target.port || 6379) });
-    sockets.add(upstream);
-    upstream.on('close', () => {
-      sockets.delete(upstream);
-      client.destroy();
-    });
-    upstream.on('error', () => upstream.destroy());
-    client.on('close', () => upstream.destroy());
-    client.on('data', (chunk) => {
-      if (!frozen) upstream.write(chunk);
-    });
-    upstream.on('data', (chunk) => {
-      if (!frozen) client.write(chunk);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
+  const link = await listen(
+    net.createServer((client) => {
+      client.on('error', () => client.destroy());
+      if (frozen) return; // held: accepted, never answered
+      const upstream = net.connect({ host: target.hostname, port: Number(target.port || 6379) });
+      upstream.on('close', () => client.destroy());
+      upstream.on('error', () => upstream.destroy());
+      client.on('close', () => upstream.destroy());
+      client.on('data', (chunk) => {
+        if (!frozen) upstream.write(chunk);
+      });
+      upstream.on('data', (chunk) => {
+        if (!frozen) client.write(chunk);
+      });
+    }),
+  );
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://127.0.0.1:${link.port}`,
     freeze: () => {
       frozen = true;
     },
     thaw: () => {
       frozen = false;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    close: link.close,
   };
 }
 

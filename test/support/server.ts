@@ -1,33 +1,36 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net from 'node:net';
 
 /** A server listening on 127.0.0.1 with a random port, that can be closed even with SSE streams open. */
-export interface Running {
+export interface Running<S extends net.Server = http.Server> {
   url: string;
   port: number;
-  server: http.Server;
+  server: S;
+  /** Its open sockets, to cut them the way a network drop would. */
+  sockets: SocketTracker;
+  /** Cuts the open sockets, then closes the server. */
   close(): Promise<void>;
 }
 
-/** Starts `server` on 127.0.0.1:0 and tracks its sockets so `close()` never waits on a long-lived stream. */
-export async function listen(server: http.Server): Promise<Running> {
-  const sockets = new Set<import('node:net').Socket>();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
+/**
+ * Starts `server` (HTTP/1, h2c, or plain TCP) on 127.0.0.1:0 and tracks its sockets so `close()` never waits on a
+ * long-lived stream.
+ */
+export async function listen<S extends net.Server>(server: S): Promise<Running<S>> {
+  const sockets = trackSockets(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
+  const { port } = server.address() as net.AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     server,
+    sockets,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
+        sockets.destroyAll();
         server.close(() => resolve());
       }),
   };
@@ -47,9 +50,9 @@ export interface SocketTracker {
 }
 
 /** Starts tracking the sockets of `server` (HTTP/1 or HTTP/2, any framework's); call before it accepts connections. */
-export function trackSockets(server: import('node:net').Server): SocketTracker {
-  const sockets = new Set<import('node:net').Socket>();
-  server.on('connection', (socket: import('node:net').Socket) => {
+export function trackSockets(server: net.Server): SocketTracker {
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (socket: net.Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -61,4 +64,11 @@ export function trackSockets(server: import('node:net').Server): SocketTracker {
       for (const socket of sockets) socket.destroy();
     },
   };
+}
+
+/** A 127.0.0.1 port nothing listens on (it was free a moment ago). */
+export async function freePort(): Promise<number> {
+  const probe = await listen(net.createServer());
+  await probe.close();
+  return probe.port;
 }

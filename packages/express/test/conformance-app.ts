@@ -1,6 +1,5 @@
 import http from 'node:http';
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import { createHub } from '@ssekit/core';
 import { type SseOptions, sse, sseErrors } from '@ssekit/express';
 import compression from 'compression';
@@ -8,7 +7,7 @@ import cors from 'cors';
 import express5, { type Express, type Request, type RequestHandler } from 'express';
 import express4 from 'express4';
 import type { Adapter, StartOptions, TestApp, TestRequest, TestRoute } from '../../../test/adapters/types.js';
-import { trackSockets } from '../../../test/support/server.js';
+import { listen } from '../../../test/support/server.js';
 
 type ExpressModule = typeof express5;
 
@@ -49,24 +48,19 @@ function bridgeToHttp2(app: Express): void {
   app.response = onto(app.response, http2.Http2ServerResponse.prototype);
 }
 
-async function listen(app: Express, hub: ReturnType<typeof createHub>, useHttp2 = false): Promise<TestApp> {
-  const server = useHttp2
-    ? http2.createServer(app as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void)
-    : http.createServer(app);
-  const sockets = trackSockets(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+async function listenApp(app: Express, hub: ReturnType<typeof createHub>, useHttp2 = false): Promise<TestApp> {
+  const running = await listen(
+    useHttp2
+      ? http2.createServer(app as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void)
+      : http.createServer(app),
+  );
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: running.url,
     hub,
-    sockets,
+    sockets: running.sockets,
     async close() {
       await hub.close();
-      sockets.destroyAll();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await running.close();
     },
   };
 }
@@ -82,7 +76,7 @@ function expressAdapter(name: string, express: ExpressModule, form: Form, suppor
       if (options.corsAndCompression) app.use(cors({ origin: true }), compression({ threshold: 0 }));
       for (const route of options.routes) app.get(route.path, ...routeHandlers(route, hub, form));
       if (form === 'middleware') app.use(sseErrors());
-      return listen(app, hub, options.http2);
+      return listenApp(app, hub, options.http2);
     },
     async springService() {
       const hub = createHub();
@@ -101,7 +95,7 @@ function expressAdapter(name: string, express: ExpressModule, form: Form, suppor
       app.delete('/api/sse/disconnect/:clientId', (req, res) => {
         res.json({ closed: hub.disconnect(req.params.clientId as string) });
       });
-      return listen(app, hub);
+      return listenApp(app, hub);
     },
     async setupError(options: unknown) {
       try {

@@ -2,6 +2,7 @@ import net from 'node:net';
 import { createRedisBroker, type RedisBrokerOptions, type RedisConnection } from '@ssekit/redis';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
+import { listen } from '../../../test/support/server.js';
 
 // Never contacted: these tests only create brokers.
 const url = 'redis://127.0.0.1:1';
@@ -86,17 +87,17 @@ describe('createRedisBroker() arguments', () => {
 
   it('opens no connection until a hub starts it or something is published', async () => {
     let connections = 0;
-    const server = net.createServer((socket) => {
-      connections++;
-      socket.destroy();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as net.AddressInfo;
-    const broker = createRedisBroker({ url: `redis://127.0.0.1:${port}` });
+    const server = await listen(
+      net.createServer((socket) => {
+        connections++;
+        socket.destroy();
+      }),
+    );
+    const broker = createRedisBroker({ url: `redis://127.0.0.1:${server.port}` });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(connections).toBe(0);
     expect(broker.connected).toBe(false);
     await broker.close();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
   });
 });
