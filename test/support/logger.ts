@@ -6,6 +6,8 @@ export interface CapturedLogger extends Logger {
   warnings: unknown[][];
   /** The first argument of every `error()` call (ssekit's message). */
   readonly errorMessages: string[];
+  /** Forgets what was recorded, for a logger shared by the tests of a file. */
+  clear(): void;
 }
 
 export function captureLogger(): CapturedLogger {
@@ -16,6 +18,10 @@ export function captureLogger(): CapturedLogger {
     warnings,
     get errorMessages() {
       return errors.map((args) => String(args[0]));
+    },
+    clear() {
+      errors.length = 0;
+      warnings.length = 0;
     },
     error: (...args: unknown[]) => {
       errors.push(args);

@@ -7,7 +7,6 @@ import {
   DEFAULT_CLOSE_RETRY,
   type Hub,
   type HubOptions,
-  type Logger,
   openConnection,
   resolveConnectOptions,
   SseError,
@@ -19,30 +18,26 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { gatedReplayBroker, sharedMemoryBrokers } from '../../../test/support/brokers.js';
 import { openEventSource, type RawSse, rawSse } from '../../../test/support/clients.js';
 import { checkSseError, expectSseError } from '../../../test/support/errors.js';
+import { captureLogger } from '../../../test/support/logger.js';
 import { stalledClient } from '../../../test/support/stalled.js';
 import { closed, type StreamServer, serveHub, serveStreams } from '../../../test/support/stream-server.js';
+import { closeAfterEach } from '../../../test/support/teardown.js';
 import { waitFor } from '../../../test/support/wait.js';
 
-const quiet: Logger & { errors: unknown[][]; warnings: unknown[][] } = {
-  errors: [],
-  warnings: [],
-  error: (...args) => quiet.errors.push(args),
-  warn: (...args) => quiet.warnings.push(args),
-};
-
+const quiet = captureLogger();
 let hub: Hub | undefined;
 let server: StreamServer | undefined;
-const clients: { close(): void }[] = [];
 
 afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
   await hub?.close();
   await server?.close();
   hub = undefined;
   server = undefined;
-  quiet.errors.length = 0;
-  quiet.warnings.length = 0;
+  quiet.clear();
 });
+
+// Registered after the hook above, so it runs before it: clients close before the hub and the server.
+const teardown = closeAfterEach();
 
 /** A hub served like the adapters serve it; see `serveHub` for the URL conventions. */
 async function start(options: HubOptions = {}, streamOptions: Parameters<typeof serveHub>[1] = {}) {
@@ -55,7 +50,7 @@ async function start(options: HubOptions = {}, streamOptions: Parameters<typeof 
 async function client(query = '', headers: Record<string, string> = {}): Promise<RawSse> {
   const before = hub!.size;
   const raw = await rawSse(`${server!.url}/${query}`, headers);
-  clients.push(raw);
+  teardown.track(raw);
   if (raw.status === 200) await waitFor(() => hub!.size > before || raw.ended, 'the hub to register the client');
   return raw;
 }
@@ -353,7 +348,7 @@ describe('connection limits', () => {
         throw error;
       }),
     );
-    clients.push(await rawSse(server.url));
+    teardown.track(await rawSse(server.url));
     const refused = await rawSse(server.url);
     expect(refused.status).toBe(429);
     checkSseError(errors[0], {
@@ -441,7 +436,7 @@ describe('history replay after Last-Event-ID', () => {
   it('a real EventSource resumes across a server-side close without loss', async () => {
     await start({}, { retry: 20 });
     const es = openEventSource(`${server!.url}/?client=alice`);
-    clients.push(es);
+    teardown.track(es);
     await es.waitForOpen();
     await hub!.send('alice', 'one');
     await es.waitForEvents(1);
@@ -533,7 +528,7 @@ describe('history replay after Last-Event-ID', () => {
     await hub!.broadcast('before');
     // The query parameter (as polyfills send it) starts with a stale cursor; the header wins once the client has one.
     const es = openEventSource(`${server!.url}/?client=a&lastEventId=stale-id`, { eventTypes: ['ssekit-reset'] });
-    clients.push(es);
+    teardown.track(es);
     await es.waitForEvents(1);
     expect(es.events[0]!.type).toBe('ssekit-reset');
     hub!.disconnect('a');
@@ -610,7 +605,7 @@ describe('delivery order', () => {
   it('an event published from a disconnect listener during a delivery arrives after that delivery', async () => {
     await start({}, { maxBufferedBytes: 64 * 1024 });
     const slow = await stalledClient(`${server!.url}/?client=slow`);
-    clients.push({ close: () => slow.socket.destroy() });
+    teardown.defer(() => slow.socket.destroy());
     await waitFor(() => hub!.size === 1);
     const healthy = await client('?client=healthy');
     hub!.on('disconnect', (_stream, reason) => {
@@ -652,7 +647,7 @@ describe('disconnect across instances', () => {
   async function tabOn(target: { hub: Hub; server: StreamServer }, query: string): Promise<RawSse> {
     const before = target.hub.size;
     const raw = await rawSse(`${target.server.url}/${query}`);
-    clients.push(raw);
+    teardown.track(raw);
     await waitFor(() => target.hub.size > before, 'the hub to register the tab');
     return raw;
   }
@@ -693,7 +688,7 @@ describe('disconnect across instances', () => {
     expect(counter(second)).toBe(counter(first) + 1);
 
     const resumed = await rawSse(`${other!.server.url}/?client=alice`, { 'last-event-id': first });
-    clients.push(resumed);
+    teardown.track(resumed);
     await resumed.waitForEvents(1);
     await waitFor(() => b.size === 1);
     await b.broadcast('live');
@@ -1040,7 +1035,8 @@ describe('rejections', () => {
       }
       return stream as SseStream;
     });
-    clients.push(await rawSse(`${server.url}/twice`), await rawSse(`${server.url}/string`));
+    teardown.track(await rawSse(`${server.url}/twice`));
+    teardown.track(await rawSse(`${server.url}/string`));
     await waitFor(() => attachError !== undefined && stringError !== undefined);
     checkSseError(attachError, {
       base: Error,

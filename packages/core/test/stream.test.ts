@@ -7,7 +7,6 @@ import { promisify } from 'node:util';
 import {
   createStream,
   DEFAULT_CLOSE_RETRY,
-  type Logger,
   MAX_LAST_EVENT_ID_LENGTH,
   type PipeResult,
   SseError,
@@ -19,32 +18,28 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openEventSource, rawSse } from '../../../test/support/clients.js';
 import { expectSseError } from '../../../test/support/errors.js';
 import { http2Get, type RunningHttp2, serveHttp2 } from '../../../test/support/http2.js';
+import { captureLogger } from '../../../test/support/logger.js';
 import { stalledClient } from '../../../test/support/stalled.js';
 import { closed, type StreamServer, serveStreams } from '../../../test/support/stream-server.js';
+import { closeAfterEach } from '../../../test/support/teardown.js';
 import { sleep, waitFor } from '../../../test/support/wait.js';
 import { clock } from '../src/clock.js';
 
-const quiet: Logger & { errors: unknown[][]; warnings: unknown[][] } = {
-  errors: [],
-  warnings: [],
-  error: (...args) => quiet.errors.push(args),
-  warn: (...args) => quiet.warnings.push(args),
-};
-
+const quiet = captureLogger();
 let server: StreamServer | undefined;
 let h2: RunningHttp2 | undefined;
-const cleanups: (() => void)[] = [];
 
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
   for (const stream of server?.streams ?? []) stream.close();
   await server?.close();
   await h2?.close();
   server = undefined;
   h2 = undefined;
-  quiet.errors.length = 0;
-  quiet.warnings.length = 0;
+  quiet.clear();
 });
+
+// Registered after the hook above, so it runs before it: clients close before the servers.
+const teardown = closeAfterEach();
 
 /** A server whose every request opens a stream with `options`; `onOpen` may send or pipe. */
 async function open(
@@ -63,7 +58,7 @@ describe('response head', () => {
   it('answers 200 with the SSE headers and Connection: keep-alive on HTTP/1.1', async () => {
     const { url } = await open();
     const raw = await rawSse(url);
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     expect(raw.status).toBe(200);
     expect(raw.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     expect(raw.headers['cache-control']).toBe('no-cache, no-transform');
@@ -74,7 +69,7 @@ describe('response head', () => {
   it('lets the app add and override headers', async () => {
     const { url } = await open({ headers: { 'Cache-Control': 'private, no-cache', 'X-Extra': 'yes' } });
     const raw = await rawSse(url);
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     expect(raw.headers['cache-control']).toBe('private, no-cache');
     expect(raw.headers['x-extra']).toBe('yes');
   });
@@ -82,7 +77,7 @@ describe('response head', () => {
   it('flushes the head at once, so the client opens before any event is sent', async () => {
     const { url } = await open();
     const es = openEventSource(url);
-    cleanups.push(es.close);
+    teardown.defer(es.close);
     await es.waitForOpen();
     expect(es.events).toEqual([]);
   });
@@ -90,7 +85,7 @@ describe('response head', () => {
   it('sends no event of its own on connect: the first bytes are the app’s, with no BOM', async () => {
     const { url } = await open({}, (stream) => setImmediate(() => stream.send('first')));
     const raw = await rawSse(url);
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     await raw.waitForEvents(1);
     expect(raw.text).toBe('data: first\n\n');
   });
@@ -98,7 +93,7 @@ describe('response head', () => {
   it('starts with the stream’s retry hint when one is configured', async () => {
     const { url } = await open({ retry: 3000 }, (stream) => stream.send('first'));
     const raw = await rawSse(url);
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     await raw.waitForEvents(1);
     expect(raw.text).toBe('retry: 3000\n\ndata: first\n\n');
   });
@@ -110,7 +105,7 @@ describe('response head', () => {
     });
     server?.server.setTimeout(50);
     const raw = await rawSse(url);
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     await waitFor(() => socketTimeout !== undefined);
     expect(socketTimeout).toBe(0);
   });
@@ -183,7 +178,7 @@ describe('a client that left before the stream opened', () => {
       });
     });
     const session = http2.connect(h2.url);
-    cleanups.push(() => session.destroy());
+    teardown.defer(() => session.destroy());
     const request = session.request({ ':path': '/' });
     request.on('error', () => undefined);
     await sleep(20);
@@ -204,7 +199,7 @@ describe('HTTP/2', () => {
       stream.send('over h2', { event: 'x', id: '1' });
     });
     const response = await http2Get(h2.url);
-    cleanups.push(response.close);
+    teardown.defer(response.close);
     expect(response.headers[':status']).toBe(200);
     expect(response.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     expect(response.headers['cache-control']).toBe('no-cache, no-transform');
@@ -218,7 +213,7 @@ describe('HTTP/2', () => {
       createStream(req, res, { heartbeat: false, headers: { Connection: 'keep-alive', 'X-App': '1' } });
     });
     const response = await http2Get(h2.url);
-    cleanups.push(response.close);
+    teardown.defer(response.close);
     expect(response.headers[':status']).toBe(200);
     expect(response.headers['x-app']).toBe('1');
     expect(response.headers.connection).toBeUndefined();
@@ -241,7 +236,7 @@ describe('HTTP/2', () => {
       streams.push(createStream(req, res, { heartbeat: false, timeout: 60 }));
     });
     const response = await http2Get(h2.url);
-    cleanups.push(response.close);
+    teardown.defer(response.close);
     await response.waitForEnd();
     expect(response.text).toBe(`retry: ${DEFAULT_CLOSE_RETRY}\n\n`);
     expect(streams[0]!.closeReason).toBe('timeout');
@@ -252,7 +247,7 @@ describe('heartbeat', () => {
   it('sends ":\\n\\n" comments while the stream is idle', async () => {
     const { url } = await open({ heartbeat: 30 });
     const raw = await rawSse(url);
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     await waitFor(() => raw.comments.length >= 2, 'two heartbeats');
     expect(raw.text.startsWith(':\n\n:\n\n')).toBe(true);
     expect(raw.events).toEqual([]);
@@ -261,7 +256,7 @@ describe('heartbeat', () => {
   it('is skipped when data went out within the interval', async () => {
     const { url } = await open({ heartbeat: 60_000 });
     const raw = await rawSse(url);
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     const stream = await server!.stream();
     // Data sent a while after the connection opened must count from when it was sent.
     await sleep(300);
@@ -281,7 +276,7 @@ describe('heartbeat', () => {
     const before = clock.size;
     const { url } = await open({ heartbeat: false });
     const raw = await rawSse(url);
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     const stream = await server!.stream();
     expect(clock.size).toBe(before);
     stream.tick(Date.now() + 10 * 60_000);
@@ -303,7 +298,7 @@ describe('heartbeat', () => {
     });
     try {
       const clients = await Promise.all(Array.from({ length: 20 }, () => rawSse(server!.url)));
-      for (const client of clients) cleanups.push(client.close);
+      for (const client of clients) teardown.defer(client.close);
       await server.stream(19);
       expect(clock.size).toBe(before + 20);
       // At most the clock's own interval, started (or shortened) once.
@@ -319,7 +314,7 @@ describe('heartbeat', () => {
   it('never piles up behind a full buffer: no heartbeat is queued while the client is not reading', async () => {
     const { url } = await open({ heartbeat: 60_000, maxBufferedBytes: 64 * 1024 * 1024 });
     const client = await stalledClient(url);
-    cleanups.push(client.close);
+    teardown.defer(client.close);
     const stream = await server!.stream();
     const chunk = 'x'.repeat(64 * 1024);
     // Fill the kernel buffers until Node itself holds bytes for this client.
@@ -355,7 +350,7 @@ describe('timeout', () => {
   it('an EventSource reconnects after a timeout', async () => {
     const { url } = await open({ timeout: 80, retry: 10 }, (stream) => stream.send('hi'));
     const es = openEventSource(url);
-    cleanups.push(es.close);
+    teardown.defer(es.close);
     await es.waitForEvents(2);
     expect(es.opens).toBeGreaterThanOrEqual(2);
   });
@@ -391,7 +386,7 @@ describe('close reasons', () => {
   it('close({ retry }) rejects a bad retry', async () => {
     const { url } = await open();
     const raw = await rawSse(url);
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     const stream = await server!.stream();
     expectSseError(() => stream.close({ retry: -5 }), {
       base: RangeError,
@@ -420,7 +415,7 @@ describe('close reasons', () => {
   it('a close listener that throws is reported, not thrown', async () => {
     const { url } = await open();
     const raw = await rawSse(url);
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     const stream = await server!.stream();
     stream.on('close', () => {
       throw new Error('listener bug');
@@ -437,7 +432,7 @@ describe('slow consumer', () => {
     const frame = 16 * 1024;
     const { url } = await open({ maxBufferedBytes: max, heartbeat: 20 });
     const client = await stalledClient(url);
-    cleanups.push(client.close);
+    teardown.defer(client.close);
     const stream = await server!.stream();
     const payload = 'x'.repeat(frame - 'data: \n\n'.length);
     let peak = 0;
@@ -479,7 +474,7 @@ describe('send on an ended stream', () => {
   it('send returns true while the stream is open', async () => {
     const { url } = await open();
     const raw = await rawSse(url);
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     const stream = await server!.stream();
     expect(stream.send('x')).toBe(true);
     expect(stream.write({ comment: 'c', data: 'y' })).toBe(true);
@@ -491,7 +486,7 @@ describe('send rejections on an open stream', () => {
   it('rejects undefined data, an unknown option and a bad field, writing nothing', async () => {
     const { url } = await open();
     const raw = await rawSse(url);
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     const stream = await server!.stream();
     expectSseError(() => stream.send(undefined), {
       base: TypeError,
@@ -525,7 +520,7 @@ describe('send rejections on an open stream', () => {
   it('subscribe() without a hub says how to get one', async () => {
     const { url } = await open();
     const raw = await rawSse(url);
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     const stream = await server!.stream();
     expectSseError(() => stream.subscribe('news'), {
       base: Error,
@@ -563,7 +558,7 @@ describe('lastEventId', () => {
   it('comes from the Last-Event-ID header', async () => {
     const { url } = await open();
     const raw = await rawSse(url, { 'last-event-id': 'abc-42' });
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     const stream = await server!.stream();
     expect(stream.lastEventId).toBe('abc-42');
     expect(stream.lastEventIdInvalid).toBe(false);
@@ -572,21 +567,21 @@ describe('lastEventId', () => {
   it('falls back to the lastEventId query parameter polyfills use', async () => {
     const { url } = await open();
     const raw = await rawSse(`${url}/events?topic=a&lastEventId=q%20id-7`);
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     expect((await server!.stream()).lastEventId).toBe('q id-7');
   });
 
   it('prefers the header over the query parameter', async () => {
     const { url } = await open();
     const raw = await rawSse(`${url}/?lastEventId=from-query`, { 'last-event-id': 'from-header' });
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     expect((await server!.stream()).lastEventId).toBe('from-header');
   });
 
   it('is undefined when the client sent none', async () => {
     const { url } = await open();
     const raw = await rawSse(url);
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     const stream = await server!.stream();
     expect(stream.lastEventId).toBeUndefined();
     expect(stream.lastEventIdInvalid).toBe(false);
@@ -595,7 +590,7 @@ describe('lastEventId', () => {
   it('ignores an oversized Last-Event-ID and flags it', async () => {
     const { url } = await open();
     const raw = await rawSse(url, { 'last-event-id': 'x'.repeat(MAX_LAST_EVENT_ID_LENGTH + 1) });
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     const stream = await server!.stream();
     expect(stream.lastEventId).toBeUndefined();
     expect(stream.lastEventIdInvalid).toBe(true);
@@ -605,16 +600,16 @@ describe('lastEventId', () => {
     const { url } = await open();
     const id = 'y'.repeat(MAX_LAST_EVENT_ID_LENGTH);
     const raw = await rawSse(url, { 'last-event-id': id });
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     expect((await server!.stream()).lastEventId).toBe(id);
   });
 
   it('ignores a Last-Event-ID with control characters and flags it', async () => {
     const { url } = await open();
     const raw = await rawSse(`${url}/?lastEventId=a%00b`);
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     const tab = await rawSse(url, { 'last-event-id': 'a\tb' });
-    cleanups.push(tab.close);
+    teardown.defer(tab.close);
     for (const stream of [await server!.stream(0), await server!.stream(1)]) {
       expect(stream.lastEventId).toBeUndefined();
       expect(stream.lastEventIdInvalid).toBe(true);
@@ -650,7 +645,7 @@ describe('pipe', () => {
       result = stream.pipe(['x', 'y'], { end: false });
     });
     const raw = await rawSse(url);
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     await raw.waitForEvents(2);
     expect(await result).toEqual({ reason: 'end' });
     const stream = server!.streams[0]!;
@@ -775,7 +770,7 @@ describe('pipe', () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
-    cleanups.push(() => process.off('unhandledRejection', onUnhandled));
+    teardown.defer(() => process.off('unhandledRejection', onUnhandled));
     const failure = new Error('source failed');
     let result: Promise<PipeResult> | undefined;
     const { url } = await open({}, (stream) => {
@@ -823,7 +818,7 @@ describe('pipe', () => {
   it('rejects something that is not a source', async () => {
     const { url } = await open();
     const raw = await rawSse(url);
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     const stream = await server!.stream();
     await expect(stream.pipe(42 as never)).rejects.toMatchObject({
       name: 'SseTypeError',
@@ -846,7 +841,7 @@ describe('pipe', () => {
       );
     });
     const client = await stalledClient(url);
-    cleanups.push(client.close);
+    teardown.defer(client.close);
     const stream = await server!.stream();
     // Wait until the source stops being pulled: the pipe is waiting for the client.
     let still = 0;
@@ -903,7 +898,7 @@ describe('listeners and hooks on the response', () => {
       return createStream(req, res, { heartbeat: false, maxBufferedBytes: 64 * 1024 });
     });
     const client = await stalledClient(server.url);
-    cleanups.push(client.close);
+    teardown.defer(client.close);
     const stream = await server.stream();
     const payload = 'x'.repeat(16 * 1024);
     for (let i = 0; i < 5000 && !stream.closed; i++) {
@@ -920,7 +915,7 @@ describe('listeners and hooks on the response', () => {
       Object.assign(res, { flush: () => flushes++ });
     });
     const raw = await rawSse(url);
-    cleanups.push(raw.close);
+    teardown.defer(raw.close);
     const stream = await server!.stream();
     stream.send('a');
     await raw.waitForEvents(1);
