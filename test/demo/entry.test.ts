@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { rawSse } from '../support/clients.js';
-import { type RedisServer, redisRequirement, startRedis } from '../support/redis.js';
+import { redisForSuite, redisRequirement } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
 
 // The commands the README and the demo's help give, run as a newcomer runs them: through pnpm, in a child process.
@@ -101,13 +101,7 @@ describe('pnpm demo', () => {
 const redis = redisRequirement();
 
 describe.skipIf(redis.skip)('pnpm --filter @ssekit/demo cluster', () => {
-  let server: RedisServer;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
+  const server = redisForSuite();
 
   it('starts Express and Fastify on consecutive ports, sharing one hub through Redis', async () => {
     const base = await freePortPair();

@@ -1,45 +1,33 @@
 import { createHub, SseError } from '@ssekit/core';
 import { createRedisBroker } from '@ssekit/redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type RawSse, rawSse } from '../support/clients.js';
 import { checkSseError } from '../support/errors.js';
 import {
   type Cluster,
-  type RedisServer,
   recordingLogger,
   redisCommand,
+  redisForSuite,
   redisRequirement,
   startCluster,
   startFlakyLink,
   startInstance,
-  startRedis,
   uniqueKey,
 } from '../support/redis.js';
 import { freePort } from '../support/server.js';
+import { closeAfterEach } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
 
 const requirement = redisRequirement();
 
 describe.skipIf(requirement.skip)('Redis broker: disconnect across instances', () => {
-  let redis: RedisServer;
+  const redis = redisForSuite();
   let cluster: Cluster | undefined;
-  const closers: (() => void | Promise<void>)[] = [];
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.close();
-  });
-  afterEach(async () => {
-    for (const close of closers.splice(0).reverse()) await close();
-    await cluster?.close();
-    cluster = undefined;
-  });
+  const teardown = closeAfterEach();
 
   async function tab(url: string, clientId: string, headers: Record<string, string> = {}): Promise<RawSse> {
     const raw = await rawSse(`${url}/events?client=${clientId}`, headers);
-    closers.push(() => raw.close());
+    teardown.track(raw);
     return raw;
   }
 
@@ -48,7 +36,7 @@ describe.skipIf(requirement.skip)('Redis broker: disconnect across instances', (
   }
 
   it("disconnect() on one instance ends the client's tab on another, with reason server and the retry hint", async () => {
-    cluster = await startCluster(redis.url, ['a', 'b']);
+    cluster = teardown.track(await startCluster(redis.url, ['a', 'b']));
     const [a, b] = instances();
     const reasons: string[] = [];
     b.hub.on('disconnect', (stream, reason) => reasons.push(`${stream.clientId}: ${reason}`));
@@ -73,7 +61,7 @@ describe.skipIf(requirement.skip)('Redis broker: disconnect across instances', (
   });
 
   it('a tab that resumes after the disconnect gets the events it missed, and never the disconnect itself', async () => {
-    cluster = await startCluster(redis.url, ['a', 'b']);
+    cluster = teardown.track(await startCluster(redis.url, ['a', 'b']));
     const [a, b] = instances();
     const frankOnA = await tab(a.url, 'frank');
     const frankOnB = await tab(b.url, 'frank');
@@ -105,7 +93,7 @@ describe.skipIf(requirement.skip)('Redis broker: disconnect across instances', (
   });
 
   it('a reset that points a client at the entry of a disconnect is a cursor it can resume from', async () => {
-    cluster = await startCluster(redis.url, ['a', 'b']);
+    cluster = teardown.track(await startCluster(redis.url, ['a', 'b']));
     const [a, b] = instances();
     const ginaOnB = await tab(b.url, 'gina');
     await waitFor(() => b.hub.size === 1, 'instance b to register the tab');
@@ -129,7 +117,7 @@ describe.skipIf(requirement.skip)('Redis broker: disconnect across instances', (
   });
 
   it('an instance cut off from Redis ends the tab when it catches up, without a reset', async () => {
-    cluster = await startCluster(redis.url, ['a']);
+    cluster = teardown.track(await startCluster(redis.url, ['a']));
     const [a] = instances();
     const link = await startFlakyLink(redis.url);
     const broker = createRedisBroker(
@@ -137,10 +125,8 @@ describe.skipIf(requirement.skip)('Redis broker: disconnect across instances', (
       { key: cluster.key, logger: cluster.logger, blockTimeout: 200, commandTimeout: 300 },
     );
     const cutOff = await startInstance('cut-off', createHub({ broker, logger: cluster.logger }));
-    closers.push(
-      () => link.close(),
-      () => cutOff.close(),
-    );
+    teardown.track(link);
+    teardown.track(cutOff);
     await cutOff.hub.ready();
     const hannahOnB = await tab(cutOff.url, 'hannah');
     const ivanOnB = await tab(cutOff.url, 'ivan');
@@ -171,7 +157,7 @@ describe.skipIf(requirement.skip)('Redis broker: disconnect across instances', (
       },
     );
     const instance = await startInstance('down', createHub({ broker, logger }));
-    closers.push(() => instance.close());
+    teardown.track(instance);
     await instance.hub.ready();
     const jane = await tab(instance.url, 'jane');
     await waitFor(() => instance.hub.size === 1, 'the hub to register the tab');

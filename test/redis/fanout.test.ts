@@ -1,42 +1,30 @@
 import { createHub } from '@ssekit/core';
 import { createRedisBroker } from '@ssekit/redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compareStreamIds } from '../../packages/redis/src/stream-id.js';
 import { openEventSource, type RecordingEventSource } from '../support/clients.js';
 import {
   type Cluster,
-  type RedisServer,
   recordingLogger,
+  redisForSuite,
   redisRequirement,
   startCluster,
-  startRedis,
   uniqueKey,
 } from '../support/redis.js';
+import { closeAfterEach } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
 
 const requirement = redisRequirement();
 
 describe.skipIf(requirement.skip)('Redis broker: fan-out across instances', () => {
-  let redis: RedisServer;
+  const redis = redisForSuite();
   let cluster: Cluster | undefined;
-  const clients: RecordingEventSource[] = [];
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.close();
-  });
-  afterEach(async () => {
-    for (const client of clients.splice(0)) client.close();
-    await cluster?.close();
-    cluster = undefined;
-  });
+  const teardown = closeAfterEach();
 
   async function connect(instance: number, query: string): Promise<RecordingEventSource> {
     const url = `${(cluster as Cluster).instances[instance]?.url}/events?${query}`;
     const client = openEventSource(url, { eventTypes: ['ssekit-reset', 'done'] });
-    clients.push(client);
+    teardown.track(client);
     await client.waitForOpen();
     return client;
   }
@@ -61,7 +49,7 @@ describe.skipIf(requirement.skip)('Redis broker: fan-out across instances', () =
   }
 
   it('send() on one instance reaches the client id on another instance, exactly once', async () => {
-    cluster = await startCluster(redis.url, ['a', 'b']);
+    cluster = teardown.track(await startCluster(redis.url, ['a', 'b']));
     const alice = await connect(1, 'client=alice');
     const bob = await connect(0, 'client=bob');
     const [a, b] = cluster.instances;
@@ -75,7 +63,7 @@ describe.skipIf(requirement.skip)('Redis broker: fan-out across instances', () =
   });
 
   it('every tab of a client id gets the event, whichever instance each tab is on', async () => {
-    cluster = await startCluster(redis.url, ['a', 'b']);
+    cluster = teardown.track(await startCluster(redis.url, ['a', 'b']));
     const tabOnA = await connect(0, 'client=carol');
     const tabOnB = await connect(1, 'client=carol');
 
@@ -87,7 +75,7 @@ describe.skipIf(requirement.skip)('Redis broker: fan-out across instances', () =
   });
 
   it('a topic published on one instance reaches its subscribers on every instance, and no one else', async () => {
-    cluster = await startCluster(redis.url, ['a', 'b', 'c']);
+    cluster = teardown.track(await startCluster(redis.url, ['a', 'b', 'c']));
     const newsOnA = await connect(0, 'topics=news');
     const bothOnB = await connect(1, 'topics=news,sports');
     const sportsOnC = await connect(2, 'topics=sports');
@@ -102,7 +90,7 @@ describe.skipIf(requirement.skip)('Redis broker: fan-out across instances', () =
   });
 
   it('broadcasts from several instances reach every connection once, in one order, with increasing ids', async () => {
-    cluster = await startCluster(redis.url, ['a', 'b', 'c']);
+    cluster = teardown.track(await startCluster(redis.url, ['a', 'b', 'c']));
     const recorders = [await connect(0, ''), await connect(1, ''), await connect(2, 'client=x')];
     const perInstance = 30;
 
@@ -128,7 +116,7 @@ describe.skipIf(requirement.skip)('Redis broker: fan-out across instances', () =
   });
 
   it('event ids are Redis stream ids, and publish resolves with the id clients see', async () => {
-    cluster = await startCluster(redis.url, ['a', 'b']);
+    cluster = teardown.track(await startCluster(redis.url, ['a', 'b']));
     const client = await connect(1, '');
     const id = await cluster.instances[0]?.hub.broadcast({ n: 1 });
     expect(id).toMatch(/^\d+-\d+$/);
@@ -137,7 +125,7 @@ describe.skipIf(requirement.skip)('Redis broker: fan-out across instances', () =
   });
 
   it('an event published right after createHub() reaches the other instances', async () => {
-    cluster = await startCluster(redis.url, ['a']);
+    cluster = teardown.track(await startCluster(redis.url, ['a']));
     const client = await connect(0, 'topics=early');
     // No hub.ready() here: publish itself waits until this instance reads the stream.
     const hub = createHub({
@@ -153,7 +141,7 @@ describe.skipIf(requirement.skip)('Redis broker: fan-out across instances', () =
   });
 
   it('a caller-given event id is refused: the stream id is the cursor every instance resumes from', async () => {
-    cluster = await startCluster(redis.url, ['a']);
+    cluster = teardown.track(await startCluster(redis.url, ['a']));
     await expect(cluster.instances[0]?.hub.send('alice', 'x', { id: 'my-id' })).rejects.toMatchObject({
       code: 'SSE_INVALID_FIELD',
       message: expect.stringMatching(/assigns event ids itself/),

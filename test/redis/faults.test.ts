@@ -1,20 +1,20 @@
 import { createHub } from '@ssekit/core';
 import { createRedisBroker } from '@ssekit/redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openEventSource, type RecordingEventSource } from '../support/clients.js';
 import {
   type Cluster,
   killClients,
-  type RedisServer,
   recordingLogger,
   redisCommand,
+  redisForSuite,
   restartableRedisRequirement,
   startCluster,
   startFlakyLink,
   startInstance,
-  startRedis,
   uniqueKey,
 } from '../support/redis.js';
+import { closeAfterEach } from '../support/teardown.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 const requirement = restartableRedisRequirement();
@@ -33,25 +33,12 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 }
 
 describe.skipIf(requirement.skip)('Redis broker: Redis failures', () => {
-  let redis: RedisServer;
-  let cluster: Cluster | undefined;
-  const clients: RecordingEventSource[] = [];
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.close();
-  });
-  afterEach(async () => {
-    for (const client of clients.splice(0)) client.close();
-    await cluster?.close();
-    cluster = undefined;
-  });
+  const redis = redisForSuite();
+  const teardown = closeAfterEach();
 
   async function connect(url: string, query = ''): Promise<RecordingEventSource> {
     const client = openEventSource(`${url}/events?${query}`, { eventTypes: ['ssekit-reset'] });
-    clients.push(client);
+    teardown.track(client);
     await client.waitForOpen();
     return client;
   }
@@ -61,11 +48,11 @@ describe.skipIf(requirement.skip)('Redis broker: Redis failures', () => {
   }
 
   it('publishing while Redis is down rejects with SSE_BROKER_UNAVAILABLE, and works again after', async () => {
-    cluster = await startCluster(redis.url, ['a']);
+    const cluster = teardown.track(await startCluster(redis.url, ['a']));
     const hub = cluster.instances[0]?.hub;
     await redis.kill();
     try {
-      await waitFor(() => !cluster?.broker(0).connected, 'the broker to notice', 10_000);
+      await waitFor(() => !cluster.broker(0).connected, 'the broker to notice', 10_000);
       await expect(hub?.broadcast('lost?')).rejects.toMatchObject({
         code: 'SSE_BROKER_UNAVAILABLE',
         statusCode: 503,
@@ -75,12 +62,12 @@ describe.skipIf(requirement.skip)('Redis broker: Redis failures', () => {
     } finally {
       await redis.restart();
     }
-    await waitFor(() => connected(cluster as Cluster), 'the broker to reconnect', 15_000);
+    await waitFor(() => connected(cluster), 'the broker to reconnect', 15_000);
     await expect(hub?.broadcast('back')).resolves.toMatch(/^\d+-\d+$/);
   });
 
   it('Redis killed and restarted mid-stream: connections stay open, and delivery resumes after a reset', async () => {
-    cluster = await startCluster(redis.url, ['a', 'b']);
+    const cluster = teardown.track(await startCluster(redis.url, ['a', 'b']));
     const [a, b] = cluster.instances as [(typeof cluster.instances)[0], (typeof cluster.instances)[0]];
     const onA = await connect(a.url, 'client=alice');
     const onB = await connect(b.url);
@@ -90,13 +77,13 @@ describe.skipIf(requirement.skip)('Redis broker: Redis failures', () => {
 
     await redis.kill();
     try {
-      await waitFor(() => !connected(cluster as Cluster), 'the brokers to notice', 10_000);
+      await waitFor(() => !connected(cluster), 'the brokers to notice', 10_000);
       await expect(b.hub.broadcast('during')).rejects.toMatchObject({ code: 'SSE_BROKER_UNAVAILABLE' });
       await expect(a.hub.send('alice', 'during')).rejects.toMatchObject({ code: 'SSE_BROKER_UNAVAILABLE' });
     } finally {
       await redis.restart();
     }
-    await waitFor(() => connected(cluster as Cluster), 'both brokers to reconnect', 15_000);
+    await waitFor(() => connected(cluster), 'both brokers to reconnect', 15_000);
     await b.hub.broadcast('after');
     await a.hub.send('alice', 'for alice');
     await onA.waitForEvents(4, 10_000);
@@ -121,14 +108,14 @@ describe.skipIf(requirement.skip)('Redis broker: Redis failures', () => {
   });
 
   it('an instance whose reader is cut off catches up from the stream: every event once, in order, no reset', async () => {
-    cluster = await startCluster(redis.url, ['a', 'b']);
+    const cluster = teardown.track(await startCluster(redis.url, ['a', 'b']));
     const [a, b] = cluster.instances as [(typeof cluster.instances)[0], (typeof cluster.instances)[0]];
     const onA = await connect(a.url);
     const onB = await connect(b.url);
     const expected: string[] = [];
     for (let round = 0; round < 3; round++) {
       // Only the blocking readers are cut; the publishing connections stay up, so events keep being stored.
-      await waitFor(() => connected(cluster as Cluster), 'the readers to be back', 10_000);
+      await waitFor(() => connected(cluster), 'the readers to be back', 10_000);
       expect(await killClients(redis.url, 'ssekit-reader')).toBeGreaterThanOrEqual(2);
       for (let i = 0; i < 10; i++) {
         const data = `r${round}-${i}`;
@@ -151,7 +138,7 @@ describe.skipIf(requirement.skip)('Redis broker: Redis failures', () => {
   });
 
   it('history lost under running instances (the stream deleted): each client gets one reset, then the events', async () => {
-    cluster = await startCluster(redis.url, ['a', 'b']);
+    const cluster = teardown.track(await startCluster(redis.url, ['a', 'b']));
     const [a, b] = cluster.instances as [(typeof cluster.instances)[0], (typeof cluster.instances)[0]];
     const onA = await connect(a.url);
     const onB = await connect(b.url);

@@ -1,43 +1,14 @@
 import type { Hub } from '@ssekit/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openEventSource, type RawSse, type RecordingEventSource, rawSse } from '../support/clients.js';
-import {
-  type Balancer,
-  type Cluster,
-  type RedisServer,
-  redisCommand,
-  redisRequirement,
-  startBalancer,
-  startCluster,
-  startRedis,
-} from '../support/redis.js';
+import { describe, expect, it } from 'vitest';
+import { openEventSource, type RecordingEventSource, rawSse } from '../support/clients.js';
+import { redisCommand, redisForSuite, redisRequirement, startBalancer, startCluster } from '../support/redis.js';
+import { closeAfterEach } from '../support/teardown.js';
 
 const requirement = redisRequirement();
 
 describe.skipIf(requirement.skip)('Redis broker: Last-Event-ID resume on any instance', () => {
-  let redis: RedisServer;
-  let cluster: Cluster | undefined;
-  let balancer: Balancer | undefined;
-  const closers: (() => void)[] = [];
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.close();
-  });
-  afterEach(async () => {
-    for (const close of closers.splice(0)) close();
-    await balancer?.close();
-    balancer = undefined;
-    await cluster?.close();
-    cluster = undefined;
-  });
-
-  function track<T extends RecordingEventSource | RawSse>(client: T): T {
-    closers.push(() => client.close());
-    return client;
-  }
+  const redis = redisForSuite();
+  const teardown = closeAfterEach();
 
   function messages(recorder: RecordingEventSource): string[] {
     return recorder.events.filter((e) => e.type === 'message').map((e) => e.data);
@@ -54,11 +25,11 @@ describe.skipIf(requirement.skip)('Redis broker: Last-Event-ID resume on any ins
   }
 
   it('a client resumes on another instance after the first shuts down: no gap, no duplicate', async () => {
-    cluster = await startCluster(redis.url, ['a', 'b']);
+    const cluster = teardown.track(await startCluster(redis.url, ['a', 'b']));
     const [a, b] = cluster.instances as [(typeof cluster.instances)[0], (typeof cluster.instances)[0]];
     let route: string | Promise<string> = a.url;
-    balancer = await startBalancer(() => route);
-    const client = track(
+    const balancer = teardown.track(await startBalancer(() => route));
+    const client = teardown.track(
       openEventSource(`${balancer.url}/events?client=alice&topics=t`, { eventTypes: ['ssekit-reset'] }),
     );
     await client.waitForOpen();
@@ -88,12 +59,12 @@ describe.skipIf(requirement.skip)('Redis broker: Last-Event-ID resume on any ins
   });
 
   it('replays only what the resuming connection would have received: its client id, its topics, broadcasts', async () => {
-    cluster = await startCluster(redis.url, ['a', 'b']);
+    const cluster = teardown.track(await startCluster(redis.url, ['a', 'b']));
     const [a, b] = cluster.instances as [(typeof cluster.instances)[0], (typeof cluster.instances)[0]];
     const since = await a.hub.broadcast('before');
     const expected = await publishMix(a.hub, 'x');
 
-    const raw = track(await rawSse(`${b.url}/events?client=alice&topics=t`, { 'last-event-id': since }));
+    const raw = teardown.track(await rawSse(`${b.url}/events?client=alice&topics=t`, { 'last-event-id': since }));
     await raw.waitForEvents(expected.length);
     await a.hub.broadcast('live');
     await raw.waitForEvents(expected.length + 1);
@@ -104,7 +75,7 @@ describe.skipIf(requirement.skip)('Redis broker: Last-Event-ID resume on any ins
 
   it('events published during a long replay arrive once, after the replayed ones, in order', async () => {
     // Small pages, so the replay takes many round trips while instance a keeps publishing.
-    cluster = await startCluster(redis.url, ['a', 'b'], { batchSize: 7 });
+    const cluster = teardown.track(await startCluster(redis.url, ['a', 'b'], { batchSize: 7 }));
     const [a, b] = cluster.instances as [(typeof cluster.instances)[0], (typeof cluster.instances)[0]];
     const since = await a.hub.publish('t', 'p0');
     const expected: string[] = [];
@@ -118,7 +89,7 @@ describe.skipIf(requirement.skip)('Redis broker: Last-Event-ID resume on any ins
       await a.hub.publish('t', `p${i}`);
       expected.push(`p${i}`);
     }
-    const raw = track(await resumed);
+    const raw = teardown.track(await resumed);
     await raw.waitForEvents(expected.length, 10_000);
     await a.hub.broadcast('end');
     await raw.waitForEvents(expected.length + 1);
@@ -128,9 +99,9 @@ describe.skipIf(requirement.skip)('Redis broker: Last-Event-ID resume on any ins
   });
 
   it('a Last-Event-ID trimmed away from history gets the reset event (expired), then live events', async () => {
-    cluster = await startCluster(redis.url, ['a'], { maxLength: 10 });
+    const cluster = teardown.track(await startCluster(redis.url, ['a'], { maxLength: 10 }));
     const hub = (cluster.instances[0] as (typeof cluster.instances)[0]).hub;
-    const watcher = track(openEventSource(`${cluster.instances[0]?.url}/events`));
+    const watcher = teardown.track(openEventSource(`${cluster.instances[0]?.url}/events`));
     await watcher.waitForOpen();
     const ids: string[] = [];
     for (let i = 0; i < 250; i++) ids.push(await hub.broadcast(i));
@@ -138,7 +109,9 @@ describe.skipIf(requirement.skip)('Redis broker: Last-Event-ID resume on any ins
     expect(Number(await redisCommand(redis.url, ['XLEN', cluster.key]))).toBeLessThan(150);
     await watcher.waitForEvents(250);
 
-    const raw = track(await rawSse(`${cluster.instances[0]?.url}/events`, { 'last-event-id': ids[0] as string }));
+    const raw = teardown.track(
+      await rawSse(`${cluster.instances[0]?.url}/events`, { 'last-event-id': ids[0] as string }),
+    );
     await raw.waitForEvents(1);
     expect(raw.events[0]).toMatchObject({
       event: 'ssekit-reset',
@@ -151,16 +124,16 @@ describe.skipIf(requirement.skip)('Redis broker: Last-Event-ID resume on any ins
   });
 
   it('an id this stream never issued gets the reset event (unknown-id)', async () => {
-    cluster = await startCluster(redis.url, ['a']);
+    const cluster = teardown.track(await startCluster(redis.url, ['a']));
     const instance = cluster.instances[0] as (typeof cluster.instances)[0];
     const head = await instance.hub.broadcast('only');
-    const watcher = track(openEventSource(`${instance.url}/events`));
+    const watcher = teardown.track(openEventSource(`${instance.url}/events`));
     await watcher.waitForOpen();
     await instance.hub.broadcast('seen');
     await watcher.waitForEvents(1);
 
     for (const foreign of ['99999999999999-0', 'a1b2c3-7', '42']) {
-      const raw = track(await rawSse(`${instance.url}/events`, { 'last-event-id': foreign }));
+      const raw = teardown.track(await rawSse(`${instance.url}/events`, { 'last-event-id': foreign }));
       await raw.waitForEvents(1);
       expect(raw.events[0]?.event).toBe('ssekit-reset');
       expect(JSON.parse(raw.events[0]?.data ?? '{}')).toEqual({ reason: 'unknown-id', lastEventId: foreign });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChildRpc, eventually, startChild } from '../support/child.js';
 import { openEventSource, type RecordingEventSource } from '../support/clients.js';
-import { type RedisServer, restartableRedisRequirement, startRedis, uniqueKey } from '../support/redis.js';
+import { redisForSuite, restartableRedisRequirement, uniqueKey } from '../support/redis.js';
 import { report } from '../support/report.js';
 import { waitFor } from '../support/wait.js';
 
@@ -21,14 +21,13 @@ const CLIENTS = 10;
 const requirement = restartableRedisRequirement();
 
 describe.skipIf(requirement.skip)('an app process on the Redis broker while Redis stops and returns', () => {
-  let redis: RedisServer;
+  const redis = redisForSuite();
   let app: ChildRpc;
   let port: number;
   const clients: RecordingEventSource[] = [];
   const status = () => app.call<AppStatus>('status');
 
   beforeAll(async () => {
-    redis = await startRedis();
     app = await startChild(new URL('./fixtures/redis-app.ts', import.meta.url));
     ({ port } = await app.call<{ port: number }>('start', { url: redis.url, key: uniqueKey('reliability') }));
   }, 60_000);
@@ -36,7 +35,6 @@ describe.skipIf(requirement.skip)('an app process on the Redis broker while Redi
   afterAll(async () => {
     for (const client of clients) client.close();
     await app?.stop();
-    await redis?.close();
   });
 
   it('stays up, lets nothing escape, and delivers again once Redis is back', async () => {

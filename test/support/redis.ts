@@ -5,6 +5,7 @@ import net from 'node:net';
 import { delimiter, join } from 'node:path';
 import { createHub, type Hub, type Logger, openConnection, resolveConnectOptions } from '@ssekit/core';
 import { createRedisBroker, type RedisBroker, type RedisBrokerOptions } from '@ssekit/redis';
+import { afterAll, beforeAll } from 'vitest';
 import { requirePart } from './requirements.js';
 import { freePort, listen, type Running } from './server.js';
 import { sleep, waitFor } from './wait.js';
@@ -68,6 +69,38 @@ export interface RedisServer {
   restart(): Promise<void>;
   /** Stops it for good (idempotent). */
   close(): Promise<void>;
+}
+
+/**
+ * One Redis for the tests of the calling describe block: started before the first (`beforeAll`), stopped after the
+ * last (`afterAll`). Use it in tests and in hooks registered after this call.
+ */
+export function redisForSuite(): RedisServer {
+  let server: RedisServer | undefined;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  const started = (): RedisServer => {
+    if (server === undefined) throw new Error('Redis starts in beforeAll: use it in tests and later hooks only.');
+    return server;
+  };
+  return {
+    get url() {
+      return started().url;
+    },
+    get port() {
+      return started().port;
+    },
+    get external() {
+      return started().external;
+    },
+    kill: () => started().kill(),
+    restart: () => started().restart(),
+    close: () => started().close(),
+  };
 }
 
 const children = new Set<ChildProcess>();

@@ -1,28 +1,21 @@
 import { createHub } from '@ssekit/core';
 import { createRedisBroker } from '@ssekit/redis';
 import { createClient } from 'redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rawSse } from '../../../test/support/clients.js';
 import {
-  type RedisServer,
   recordingLogger,
   redisCommand,
+  redisForSuite,
   redisRequirement,
   startInstance,
-  startRedis,
   uniqueKey,
 } from '../../../test/support/redis.js';
 
 const requirement = redisRequirement();
 
 describe.skipIf(requirement.skip)('a node-redis client as the connection template', () => {
-  let redis: RedisServer;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.close();
-  });
+  const redis = redisForSuite();
 
   it('connects with the settings of the given client, and never uses or closes that client', async () => {
     const template = createClient({ url: redis.url, database: 3 });
