@@ -1,8 +1,9 @@
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumRequirement, launchChromium } from '../support/browser.js';
+import { closeAfterEach } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
-import { appTracker, frameworkAdapters, type TestApp, type TestRequest } from './harness.js';
+import { appTracker, byQuery, frameworkAdapters, type TestApp } from './harness.js';
 
 // The browser's own EventSource (headless Chromium) against each framework: what end users actually run.
 
@@ -14,21 +15,16 @@ interface PageState {
 }
 
 const chromium = chromiumRequirement();
-const apps = appTracker();
+const teardown = closeAfterEach();
+const apps = appTracker(teardown);
 let browser: Browser | undefined;
 let closeBrowser: (() => Promise<void>) | undefined;
-const pages: Page[] = [];
 
 beforeAll(async () => {
   if (chromium.skip) return;
   const launched = await launchChromium();
   browser = launched.browser;
   closeBrowser = launched.close;
-});
-
-afterEach(async () => {
-  await Promise.all(pages.splice(0).map((page) => page.close()));
-  await apps.closeAll();
 });
 
 afterAll(async () => {
@@ -39,7 +35,7 @@ afterAll(async () => {
 async function openPage(app: TestApp, path: string, eventTypes: string[] = []): Promise<Page> {
   if (browser === undefined) throw new Error('Chromium is not running');
   const page = await browser.newPage();
-  pages.push(page);
+  teardown.track(page);
   // A page of the app's own origin, served by the test: the EventSource is then same-origin, as in production.
   await page.route(`${app.url}/page`, (route) =>
     route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>ssekit</title>' }),
@@ -74,8 +70,6 @@ async function waitForState(page: Page, what: string, predicate: (s: PageState) 
   }
   throw new Error(`Timed out waiting for ${what}; last state: ${JSON.stringify(last)}`);
 }
-
-const byQuery = (req: TestRequest) => req.query.id as string | undefined;
 
 describe.skipIf(chromium.skip).each(frameworkAdapters)("Chromium's EventSource against $name", (adapter) => {
   it('opens and receives default and named events', async () => {

@@ -1,26 +1,17 @@
 import http from 'node:http';
 import { isSseError, type SseStream } from '@ssekit/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openEventSource, rawSse } from '../support/clients.js';
 import { captureLogger } from '../support/logger.js';
+import { closeAfterEach } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
-import { adapters, appTracker, type TestRequest } from './harness.js';
+import { adapters, appTracker, byQuery, type TestRequest } from './harness.js';
 
 // One specification of what an SSE route does, run against every adapter (see harness.ts).
 
-const apps = appTracker();
-const cleanups: (() => void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-  await apps.closeAll();
-});
+const teardown = closeAfterEach();
+const apps = appTracker(teardown);
 
-function track<T extends { close(): void }>(client: T): T {
-  cleanups.push(() => client.close());
-  return client;
-}
-
-const byQuery = (req: TestRequest) => req.query.id as string | undefined;
 const topicsByQuery = (req: TestRequest) => (typeof req.query.topics === 'string' ? req.query.topics.split(',') : []);
 
 /** A plain request that records status and headers, for answers that are not streams. */
@@ -46,7 +37,7 @@ describe.each(adapters)('$name', (adapter) => {
   describe('opening the stream', () => {
     it('answers 200 with the SSE headers at once, before any event is sent', async () => {
       const app = await apps.start(adapter, { routes: [{ path: '/events' }] });
-      const client = track(await rawSse(`${app.url}/events`));
+      const client = teardown.track(await rawSse(`${app.url}/events`));
       expect(client.status).toBe(200);
       expect(client.headers['content-type']).toBe('text/event-stream; charset=utf-8');
       expect(client.headers['cache-control']).toBe('no-cache, no-transform');
@@ -67,7 +58,7 @@ describe.each(adapters)('$name', (adapter) => {
           },
         ],
       });
-      const client = track(await rawSse(`${app.url}/events`));
+      const client = teardown.track(await rawSse(`${app.url}/events`));
       await waitFor(() => returned && app.hub.size === 1, 'the handler to return');
       await app.hub.broadcast('later');
       expect((await client.waitForEvents(1))[0]?.data).toBe('later');
@@ -78,7 +69,7 @@ describe.each(adapters)('$name', (adapter) => {
       const app = await apps.start(adapter, {
         routes: [{ path: '/events', sse: { headers: { 'X-Trace': 'abc', 'Cache-Control': 'no-store' } } }],
       });
-      const client = track(await rawSse(`${app.url}/events`));
+      const client = teardown.track(await rawSse(`${app.url}/events`));
       expect(client.headers['x-trace']).toBe('abc');
       expect(client.headers['cache-control']).toBe('no-store');
       expect(client.headers['content-type']).toBe('text/event-stream; charset=utf-8');
@@ -86,7 +77,7 @@ describe.each(adapters)('$name', (adapter) => {
 
     it('sends the retry option first, so the client knows its reconnection delay', async () => {
       const app = await apps.start(adapter, { routes: [{ path: '/events', sse: { retry: 1234 } }] });
-      const client = track(await rawSse(`${app.url}/events`));
+      const client = teardown.track(await rawSse(`${app.url}/events`));
       await client.waitForText('retry: 1234\n\n');
       expect(client.text.startsWith('retry: 1234\n\n')).toBe(true);
     });
@@ -101,7 +92,7 @@ describe.each(adapters)('$name', (adapter) => {
 
     it('lets the app answer 204 before the stream, which stops an EventSource for good', async () => {
       const app = await apps.start(adapter, { routes: [{ path: '/events', refuse: () => true }] });
-      const client = track(openEventSource(`${app.url}/events`));
+      const client = teardown.track(openEventSource(`${app.url}/events`));
       await waitFor(() => client.errors.length > 0, 'the client to give up');
       expect(client.errors[0]?.code).toBe(204);
       expect(client.es.readyState).toBe(client.es.CLOSED);
@@ -122,7 +113,7 @@ describe.each(adapters)('$name', (adapter) => {
           },
         ],
       });
-      const client = track(openEventSource(`${app.url}/events`, { eventTypes: ['tick'] }));
+      const client = teardown.track(openEventSource(`${app.url}/events`, { eventTypes: ['tick'] }));
       expect(await client.waitForEvents(2)).toEqual([
         { type: 'message', data: 'hello', lastEventId: '' },
         { type: 'tick', data: '{"n":1}', lastEventId: 't1' },
@@ -133,8 +124,8 @@ describe.each(adapters)('$name', (adapter) => {
       const app = await apps.start(adapter, {
         routes: [{ path: '/events', sse: { clientId: byQuery, topics: topicsByQuery } }],
       });
-      const alice = track(await rawSse(`${app.url}/events?id=alice&topics=news`));
-      const bob = track(await rawSse(`${app.url}/events?id=bob&topics=sport`));
+      const alice = teardown.track(await rawSse(`${app.url}/events?id=alice&topics=news`));
+      const bob = teardown.track(await rawSse(`${app.url}/events?id=bob&topics=sport`));
       await waitFor(() => app.hub.size === 2, 'both clients to be registered');
       await app.hub.send('alice', 'for alice');
       await app.hub.publish('sport', 'sport news');
@@ -149,7 +140,7 @@ describe.each(adapters)('$name', (adapter) => {
       const app = await apps.start(adapter, {
         routes: [{ path: '/events', handler: (stream) => stream.subscribe('late') }],
       });
-      const client = track(await rawSse(`${app.url}/events`));
+      const client = teardown.track(await rawSse(`${app.url}/events`));
       await waitFor(() => app.hub.topics().includes('late'), 'the subscription');
       await app.hub.publish('late', 'subscribed');
       expect((await client.waitForEvents(1))[0]?.data).toBe('subscribed');
@@ -217,7 +208,7 @@ describe.each(adapters)('$name', (adapter) => {
     ])('ends the stream with reason "error" and logs it when the handler %s, and keeps serving', async (_how, fail) => {
       const logger = captureLogger();
       const app = await apps.start(adapter, { routes: [{ path: '/events', sse: { logger }, handler: fail }] });
-      const client = track(await rawSse(`${app.url}/events`));
+      const client = teardown.track(await rawSse(`${app.url}/events`));
       await client.waitForEnd();
       expect(client.events.map((e) => e.data)).toEqual(['before']);
       expect(app.hub.stats().closed.error).toBe(1);
@@ -225,7 +216,7 @@ describe.each(adapters)('$name', (adapter) => {
         '[ssekit] the SSE route handler failed after the stream opened; the stream ends with reason "error".',
       ]);
       expect(logger.errors[0]?.[1]).toMatchObject({ message: 'boom' });
-      const next = track(await rawSse(`${app.url}/events`));
+      const next = teardown.track(await rawSse(`${app.url}/events`));
       expect(next.status).toBe(200);
     });
   });
@@ -233,7 +224,7 @@ describe.each(adapters)('$name', (adapter) => {
   describe('middleware in front of the route', () => {
     it('keeps the CORS headers and delivers each event at once behind CORS and compression', async () => {
       const app = await apps.start(adapter, { routes: [{ path: '/events' }], corsAndCompression: true });
-      const client = track(
+      const client = teardown.track(
         await rawSse(`${app.url}/events`, { origin: 'http://app.example', 'accept-encoding': 'gzip, deflate, br' }),
       );
       expect(client.headers['access-control-allow-origin']).toBe('http://app.example');
@@ -262,7 +253,7 @@ describe.each(adapters)('$name', (adapter) => {
   describe("the seeds' Spring SseEmitter service, recreated", () => {
     it("sends to one client's tabs only, to all with sendAll, and disconnect ends that client's tabs", async () => {
       const app = await apps.track(adapter.springService());
-      const connect = (id: string) => rawSse(`${app.url}/api/sse/connect/${id}`).then(track);
+      const connect = (id: string) => rawSse(`${app.url}/api/sse/connect/${id}`).then((raw) => teardown.track(raw));
       const [aliceTab1, aliceTab2, bob] = await Promise.all([connect('alice'), connect('alice'), connect('bob')]);
       await waitFor(() => app.hub.size === 3, 'three tabs to connect');
 

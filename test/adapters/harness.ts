@@ -1,6 +1,7 @@
 import { express4Adapter, express5Adapter } from '../../packages/express/test/conformance-app.js';
 import { fastifyAdapter } from '../../packages/fastify/test/conformance-app.js';
-import type { Adapter, StartOptions, TestApp } from './types.js';
+import type { Teardown } from '../support/teardown.js';
+import type { Adapter, StartOptions, TestApp, TestRequest } from './types.js';
 
 export type { Adapter, StartOptions, TestApp, TestRequest, TestRoute } from './types.js';
 
@@ -16,27 +17,19 @@ export const http2Adapters: Adapter[] = adapters.filter((adapter) => adapter.htt
 /** One adapter per framework, for the slower browser tests. */
 export const frameworkAdapters: Adapter[] = [express5Adapter, fastifyAdapter];
 
+/** A route's `clientId` read from the `id` query parameter: `/events?id=alice`. */
+export const byQuery = (req: TestRequest) => req.query.id as string | undefined;
+
 export interface AppTracker {
   start(adapter: Adapter, options: StartOptions): Promise<TestApp>;
   track(app: Promise<TestApp>): Promise<TestApp>;
-  closeAll(): Promise<void>;
 }
 
-/** Starts apps for a test file and closes whatever is still running after each test. */
-export function appTracker(): AppTracker {
-  const running = new Set<TestApp>();
+/** Starts apps that `teardown` closes after the test that started them. */
+export function appTracker(teardown: Teardown): AppTracker {
   const tracker: AppTracker = {
     start: (adapter, options) => tracker.track(adapter.start(options)),
-    async track(starting) {
-      const app = await starting;
-      running.add(app);
-      return app;
-    },
-    async closeAll() {
-      const apps = [...running];
-      running.clear();
-      await Promise.all(apps.map((app) => app.close()));
-    },
+    track: async (starting) => teardown.track(await starting),
   };
   return tracker;
 }

@@ -1,19 +1,14 @@
 import http2 from 'node:http2';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Http2Response, http2Get } from '../support/http2.js';
+import { describe, expect, it } from 'vitest';
+import { http2Get } from '../support/http2.js';
+import { closeAfterEach } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
-import { appTracker, http2Adapters, type TestRequest } from './harness.js';
+import { appTracker, byQuery, http2Adapters } from './harness.js';
 
 // The same routes over cleartext HTTP/2 (h2c), read with a `node:http2` client.
 
-const apps = appTracker();
-const responses: Http2Response[] = [];
-afterEach(async () => {
-  for (const response of responses.splice(0)) response.close();
-  await apps.closeAll();
-});
-
-const byQuery = (req: TestRequest) => req.query.id as string | undefined;
+const teardown = closeAfterEach();
+const apps = appTracker(teardown);
 
 describe.each(http2Adapters)('$name over HTTP/2', (adapter) => {
   it('answers 200 with the SSE headers and no Connection header, then streams events', async () => {
@@ -22,7 +17,7 @@ describe.each(http2Adapters)('$name over HTTP/2', (adapter) => {
       routes: [{ path: '/events', sse: { clientId: byQuery }, handler: (stream) => stream.send('hello') }],
     });
     const response = await http2Get(app.url, '/events?id=alice');
-    responses.push(response);
+    teardown.track(response);
     expect(response.headers[':status']).toBe(200);
     expect(response.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     expect(response.headers['cache-control']).toBe('no-cache, no-transform');
@@ -38,7 +33,7 @@ describe.each(http2Adapters)('$name over HTTP/2', (adapter) => {
     const first = await app.hub.broadcast('one');
     await app.hub.broadcast('two');
     const response = await http2Get(app.url, '/events', { 'last-event-id': first });
-    responses.push(response);
+    teardown.track(response);
     await response.waitForText('data: two\n\n');
     expect(response.text).not.toContain('data: one');
   });

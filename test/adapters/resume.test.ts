@@ -1,25 +1,20 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openEventSource, type RecordingEventSource } from '../support/clients.js';
+import { closeAfterEach } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
-import { adapters, appTracker, type TestApp, type TestRequest } from './harness.js';
+import { adapters, appTracker, byQuery, type TestApp } from './harness.js';
 
 // Last-Event-ID resume through the hub, with the `eventsource` package reconnecting the way browsers do.
 
-const apps = appTracker();
-const clients: RecordingEventSource[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await apps.closeAll();
-});
-
-const byQuery = (req: TestRequest) => req.query.id as string | undefined;
+const teardown = closeAfterEach();
+const apps = appTracker(teardown);
 
 describe.each(adapters)('$name', (adapter) => {
   async function connected(): Promise<{ app: TestApp; client: RecordingEventSource; ids: string[] }> {
     // A short retry makes the client come back quickly; it is sent at connect, so it applies to the first reconnect.
     const app = await apps.start(adapter, { routes: [{ path: '/events', sse: { clientId: byQuery, retry: 100 } }] });
     const client = openEventSource(`${app.url}/events?id=alice`);
-    clients.push(client);
+    teardown.track(client);
     await client.waitForOpen();
     await waitFor(() => app.hub.has('alice'), 'the client to be registered');
     const ids = [await app.hub.broadcast('one'), await app.hub.send('alice', 'two')];

@@ -1,31 +1,18 @@
 import { MAX_LAST_EVENT_ID_LENGTH, MAX_NAME_LENGTH } from '@ssekit/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { failOnEscapedErrors } from '../support/escaped-errors.js';
 import { type LoadEvent, openLoadConnection } from '../support/load.js';
 import { rawExchange } from '../support/raw-http.js';
-import { sleep, waitFor } from '../support/wait.js';
+import { closeAfterEach } from '../support/teardown.js';
+import { waitFor } from '../support/wait.js';
 import { type RunningTarget, targets } from './targets.js';
 
 // What clients send and apps return is not always well-formed. Bad input must get a clear answer (a reset for a
 // useless Last-Event-ID, a 400 naming the mistake for a malformed client id or topic), never a crash or a hang.
 
-const escaped: unknown[] = [];
-const record = (error: unknown) => escaped.push(error);
-beforeAll(() => {
-  process.on('unhandledRejection', record);
-  process.on('uncaughtException', record);
-});
-afterAll(() => {
-  process.off('unhandledRejection', record);
-  process.off('uncaughtException', record);
-});
-
-const running: RunningTarget[] = [];
-afterEach(async () => {
-  await sleep(20);
-  expect(escaped).toEqual([]);
-  escaped.length = 0;
-  await Promise.all(running.splice(0).map((target) => target.close()));
-});
+// Registered before the teardown, so it checks after the test's servers have closed: their closing counts too.
+failOnEscapedErrors(20);
+const teardown = closeAfterEach();
 
 /** Opens an SSE request with raw bytes for headers, and collects the events it gets. */
 async function listen(target: RunningTarget, path: string, headers: Record<string, string> = {}) {
@@ -54,9 +41,7 @@ const malformedTopics: [what: string, value: unknown, message: RegExp][] = [
 
 describe.each(targets)('$name', (target) => {
   async function start(routes: Parameters<typeof target.start>[0]) {
-    const app = await target.start(routes);
-    running.push(app);
-    return app;
+    return teardown.track(await target.start(routes));
   }
 
   describe('a Last-Event-ID that cannot be resumed from is ignored, the client is told to reset, and live events flow', () => {

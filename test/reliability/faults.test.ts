@@ -11,38 +11,23 @@ import {
   runRouteHandler,
   type SseStream,
 } from '@ssekit/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { adapters, appTracker } from '../adapters/harness.js';
 import { rawSse } from '../support/clients.js';
+import { failOnEscapedErrors } from '../support/escaped-errors.js';
 import { openLoadConnections } from '../support/load.js';
 import { captureLogger } from '../support/logger.js';
 import { type StreamServer, serveStreams } from '../support/stream-server.js';
+import { closeAfterEach } from '../support/teardown.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 // Faults a long-lived SSE server meets in production. In each, the process must not crash, nothing may escape as an
 // unhandled rejection or uncaught exception, and every stream must end once, with the reason that says what happened.
 
-const escaped: unknown[] = [];
-const record = (error: unknown) => escaped.push(error);
-beforeAll(() => {
-  process.on('unhandledRejection', record);
-  process.on('uncaughtException', record);
-});
-afterAll(() => {
-  process.off('unhandledRejection', record);
-  process.off('uncaughtException', record);
-});
-
-const servers: { close(): Promise<void> }[] = [];
-const apps = appTracker();
-afterEach(async () => {
-  // Rejections are reported after the microtask queue drains: give them a few turns before checking.
-  await sleep(50);
-  expect(escaped).toEqual([]);
-  escaped.length = 0;
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-  await apps.closeAll();
-});
+// Registered before the teardown, so it checks after the test's servers have closed: their closing counts too.
+failOnEscapedErrors(50);
+const teardown = closeAfterEach();
+const apps = appTracker(teardown);
 
 interface CoreApp extends StreamServer {
   hub: Hub;
@@ -69,7 +54,10 @@ async function coreApp(
     if (stream !== undefined) void runRouteHandler(route, stream, () => handler(stream));
     return stream;
   });
-  servers.push({ close: () => hub.close().then(() => server.close()) });
+  teardown.defer(async () => {
+    await hub.close();
+    await server.close();
+  });
   return Object.assign(server, { hub, reasons, logger });
 }
 

@@ -10,35 +10,22 @@ import {
 } from '@ssekit/core';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestRequest } from '../adapters/harness.js';
 import { rawSse } from '../support/clients.js';
+import { failOnEscapedErrors } from '../support/escaped-errors.js';
 import { openLoadConnection } from '../support/load.js';
 import { rawExchange } from '../support/raw-http.js';
 import { report } from '../support/report.js';
 import { serveStreams } from '../support/stream-server.js';
-import { sleep, waitFor } from '../support/wait.js';
+import { waitFor } from '../support/wait.js';
 import { type RunningTarget, targets } from './targets.js';
 
 // Random input where ssekit meets the outside world: the fields of a message an app formats, and the requests a
 // client (or an attacker) sends. The properties: typed errors or correct bytes; the server always answers and
 // stays up.
 
-const escaped: unknown[] = [];
-const record = (error: unknown) => escaped.push(error);
-beforeAll(() => {
-  process.on('unhandledRejection', record);
-  process.on('uncaughtException', record);
-});
-afterAll(() => {
-  process.off('unhandledRejection', record);
-  process.off('uncaughtException', record);
-});
-afterEach(async () => {
-  await sleep(20);
-  expect(escaped).toEqual([]);
-  escaped.length = 0;
-});
+failOnEscapedErrors(20);
 
 /** Strings as they arrive from the outside: any UTF-16 (lone surrogates too), and random bytes decoded as UTF-8. */
 const text = fc.oneof(
