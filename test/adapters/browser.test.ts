@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumRequirement, launchChromium } from '../support/browser.js';
 import { closeAfterEach } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
-import { appTracker, byQuery, frameworkAdapters, type TestApp } from './harness.js';
+import { appTracker, byQuery, frameworkAdapters, helloAndTickRoute, type TestApp } from './harness.js';
 
 // The browser's own EventSource (headless Chromium) against each framework: what end users actually run.
 
@@ -73,17 +73,7 @@ async function waitForState(page: Page, what: string, predicate: (s: PageState) 
 
 describe.skipIf(chromium.skip).each(frameworkAdapters)("Chromium's EventSource against $name", (adapter) => {
   it('opens and receives default and named events', async () => {
-    const app = await apps.start(adapter, {
-      routes: [
-        {
-          path: '/events',
-          handler: (stream) => {
-            stream.send('hello');
-            stream.send({ n: 1 }, { event: 'tick', id: 't1' });
-          },
-        },
-      ],
-    });
+    const app = await apps.start(adapter, { routes: [helloAndTickRoute] });
     const page = await openPage(app, '/events', ['tick']);
     const seen = await waitForState(page, 'two events', (s) => s.received.length >= 2);
     expect(seen.opens).toBe(1);

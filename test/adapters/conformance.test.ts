@@ -5,7 +5,7 @@ import { openEventSource, rawSse } from '../support/clients.js';
 import { captureLogger } from '../support/logger.js';
 import { closeAfterEach } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
-import { adapters, appTracker, byQuery, type TestRequest } from './harness.js';
+import { adapters, appTracker, byQuery, helloAndTickRoute, type TestRequest } from './harness.js';
 
 // One specification of what an SSE route does, run against every adapter (see harness.ts).
 
@@ -102,17 +102,7 @@ describe.each(adapters)('$name', (adapter) => {
 
   describe('sending', () => {
     it('delivers default and named events the handler sends, with their ids', async () => {
-      const app = await apps.start(adapter, {
-        routes: [
-          {
-            path: '/events',
-            handler: (stream) => {
-              stream.send('hello');
-              stream.send({ n: 1 }, { event: 'tick', id: 't1' });
-            },
-          },
-        ],
-      });
+      const app = await apps.start(adapter, { routes: [helloAndTickRoute] });
       const client = teardown.track(openEventSource(`${app.url}/events`, { eventTypes: ['tick'] }));
       expect(await client.waitForEvents(2)).toEqual([
         { type: 'message', data: 'hello', lastEventId: '' },

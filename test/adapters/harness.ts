@@ -1,7 +1,7 @@
 import { express4Adapter, express5Adapter } from '../../packages/express/test/conformance-app.js';
 import { fastifyAdapter } from '../../packages/fastify/test/conformance-app.js';
 import type { Teardown } from '../support/teardown.js';
-import type { Adapter, StartOptions, TestApp, TestRequest } from './types.js';
+import type { Adapter, StartOptions, TestApp, TestRequest, TestRoute } from './types.js';
 
 export type { Adapter, StartOptions, TestApp, TestRequest, TestRoute } from './types.js';
 
@@ -19,6 +19,15 @@ export const frameworkAdapters: Adapter[] = [express5Adapter, fastifyAdapter];
 
 /** A route's `clientId` read from the `id` query parameter: `/events?id=alice`. */
 export const byQuery = (req: TestRequest) => req.query.id as string | undefined;
+
+/** `/events`, whose handler sends a default event `hello`, then a `tick` event `{"n":1}` with id `t1`. */
+export const helloAndTickRoute: TestRoute = {
+  path: '/events',
+  handler: (stream) => {
+    stream.send('hello');
+    stream.send({ n: 1 }, { event: 'tick', id: 't1' });
+  },
+};
 
 export interface AppTracker {
   start(adapter: Adapter, options: StartOptions): Promise<TestApp>;
