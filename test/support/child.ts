@@ -169,6 +169,17 @@ export async function startChild(script: string | URL, options: ChildOptions = {
   return rpc;
 }
 
+/**
+ * Child side: records what escapes as an unhandled rejection or an uncaught exception, instead of letting Node print
+ * it and exit, so the parent can read the list in a status and require it empty.
+ */
+export function recordEscapes(): string[] {
+  const escaped: string[] = [];
+  process.on('unhandledRejection', (reason) => escaped.push(`unhandledRejection: ${String(reason)}`));
+  process.on('uncaughtException', (error) => escaped.push(`uncaughtException: ${error.stack ?? error.message}`));
+  return escaped;
+}
+
 /** The methods a child offers to its parent. */
 export type ChildMethods = Record<string, (params: never) => unknown>;
 
