@@ -14,16 +14,7 @@ export interface Link {
 export function anchorsOf(markdown: string): Set<string> {
   const anchors = new Set<string>();
   const seen = new Map<string, number>();
-  let fence: string | undefined;
-  for (const line of markdown.split('\n')) {
-    const fenceMatch = /^\s*(`{3,}|~{3,})/.exec(line);
-    if (fenceMatch !== null) {
-      const marker = fenceMatch[1] as string;
-      if (fence === undefined) fence = marker;
-      else if (marker[0] === fence[0] && marker.length >= fence.length) fence = undefined;
-      continue;
-    }
-    if (fence !== undefined) continue;
+  for (const { text: line } of proseLines(markdown)) {
     for (const id of line.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) anchors.add(id[1] as string);
     const heading = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (heading === null) continue;
@@ -50,22 +41,30 @@ export function slugOf(heading: string): string {
 /** Relative links (`[text](target)`, not http(s), not mailto) outside code blocks and inline code. */
 export function linksOf(markdown: string): Link[] {
   const links: Link[] = [];
-  let fence: string | undefined;
-  markdown.split('\n').forEach((line, index) => {
-    const fenceMatch = /^\s*(`{3,}|~{3,})/.exec(line);
-    if (fenceMatch !== null) {
-      const marker = fenceMatch[1] as string;
-      if (fence === undefined) fence = marker;
-      else if (marker[0] === fence[0] && marker.length >= fence.length) fence = undefined;
-      return;
-    }
-    if (fence !== undefined) return;
+  for (const { text: line, index } of proseLines(markdown)) {
     const text = line.replace(/(`+)(?:(?!\1).)+\1/g, '');
     for (const match of text.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
       const target = match[1] as string;
       if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // http:, https:, mailto:
       links.push({ line: index + 1, target });
     }
-  });
+  }
   return links;
+}
+
+/** The lines of `markdown` outside fenced code blocks, with their 0-based index. */
+function proseLines(markdown: string): { text: string; index: number }[] {
+  const lines: { text: string; index: number }[] = [];
+  let fence: string | undefined;
+  markdown.split('\n').forEach((text, index) => {
+    const fenceMatch = /^\s*(`{3,}|~{3,})/.exec(text);
+    if (fenceMatch !== null) {
+      const marker = fenceMatch[1] as string;
+      if (fence === undefined) fence = marker;
+      else if (marker[0] === fence[0] && marker.length >= fence.length) fence = undefined;
+      return;
+    }
+    if (fence === undefined) lines.push({ text, index });
+  });
+  return lines;
 }
