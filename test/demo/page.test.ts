@@ -1,10 +1,10 @@
-import type { BrowserContext } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Framework } from '../../demo/src/app.js';
 import { WORDS } from '../../demo/src/feeds/words.js';
 import { type RunningDemo, startDemo } from '../../demo/src/start.js';
 import { chromiumRequirement, launchChromium } from '../support/browser.js';
-import { DemoPage } from '../support/demo-page.js';
+import { demoTabsPerTest } from '../support/demo-page.js';
+import { closeAfterEach } from '../support/teardown.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 // The demo page in headless Chromium, on each framework: what a newcomer sees in the first five minutes.
@@ -16,20 +16,12 @@ const quiet = { info: () => {}, error: (message: string, error?: unknown) => con
 describe.skipIf(skip).each<Framework>(['express', 'fastify'])('the demo page on %s', (framework) => {
   let chromium: Awaited<ReturnType<typeof launchChromium>>;
   let demo: RunningDemo;
-  let context: BrowserContext;
-  const pages: DemoPage[] = [];
-
-  const cleanups: (() => void)[] = [];
-  let run = 0;
-  // Client ids of this test only: the server, and so its hub and history, is shared by the tests of a framework.
-  const id = (name: string) => `${name}-${run}`;
-  const open = async (name: string) => {
-    const page = await DemoPage.open(context, demo.address, id(name));
-    pages.push(page);
-    return page;
-  };
+  const tabs = demoTabsPerTest(() => chromium.browser);
+  const teardown = closeAfterEach();
+  const { id } = tabs;
+  const open = (name: string) => tabs.open(demo.address, name);
   const onHub: typeof demo.hub.on = (event, listener) => {
-    cleanups.push(() => demo.hub.off(event, listener));
+    teardown.defer(() => demo.hub.off(event, listener));
     return demo.hub.on(event, listener);
   };
 
@@ -43,15 +35,6 @@ describe.skipIf(skip).each<Framework>(['express', 'fastify'])('the demo page on 
   afterAll(async () => {
     await chromium?.close();
     await demo?.close();
-  });
-  beforeEach(async () => {
-    run++;
-    context = await chromium.browser.newContext({ viewport: { width: 1440, height: 1400 } });
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0)) cleanup();
-    await context?.close();
-    for (const page of pages.splice(0)) expect(page.errors).toEqual([]);
   });
 
   it('loads, names the server it runs on, and renders the ticker and the performance feed', async () => {
@@ -172,8 +155,7 @@ describe.skipIf(skip).each<Framework>(['express', 'fastify'])('the demo page on 
     const first = await startDemo({ ...options, port: 0 });
     let second: RunningDemo | undefined;
     try {
-      const tab = await DemoPage.open(context, first.address, id('alice'));
-      pages.push(tab);
+      const tab = await tabs.open(first.address, 'alice');
       await tab.waitForTick(3);
       await first.close();
       second = await startDemo({ ...options, port: first.port });

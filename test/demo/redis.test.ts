@@ -1,9 +1,8 @@
-import type { BrowserContext } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDemo, startDemo } from '../../demo/src/start.js';
 import { chromiumRequirement, launchChromium } from '../support/browser.js';
-import { DemoPage } from '../support/demo-page.js';
-import { type RedisServer, redisRequirement, startRedis, uniqueKey } from '../support/redis.js';
+import { demoTabsPerTest } from '../support/demo-page.js';
+import { redisForSuite, redisRequirement, uniqueKey } from '../support/redis.js';
 
 // Two demo instances, Express and Fastify, sharing one hub through a real redis-server, seen from Chromium tabs.
 
@@ -12,22 +11,16 @@ const { skip: noRedis } = redisRequirement();
 const quiet = { info: () => {}, error: (message: string, error?: unknown) => console.error(message, error) };
 
 describe.skipIf(noBrowser || noRedis)('the demo on the Redis broker, two instances', () => {
-  let redis: RedisServer;
+  const redis = redisForSuite();
   let chromium: Awaited<ReturnType<typeof launchChromium>>;
   let express: RunningDemo;
   let fastify: RunningDemo;
-  let context: BrowserContext;
-  const pages: DemoPage[] = [];
-  let run = 0;
-  const id = (name: string) => `${name}-${run}`;
-  const open = async (on: RunningDemo, name: string) => {
-    const page = await DemoPage.open(context, on.address, id(name));
-    pages.push(page);
-    return page;
-  };
+  const tabs = demoTabsPerTest(() => chromium.browser);
+  const { id } = tabs;
+  const open = (on: RunningDemo, name: string) => tabs.open(on.address, name);
 
   beforeAll(async () => {
-    [redis, chromium] = await Promise.all([startRedis(), launchChromium()]);
+    chromium = await launchChromium();
     const common = {
       port: 0,
       redisUrl: redis.url,
@@ -45,15 +38,6 @@ describe.skipIf(noBrowser || noRedis)('the demo on the Redis broker, two instanc
   afterAll(async () => {
     await chromium?.close();
     await Promise.all([express?.close(), fastify?.close()]);
-    await redis?.close();
-  });
-  beforeEach(async () => {
-    run++;
-    context = await chromium.browser.newContext({ viewport: { width: 1440, height: 1400 } });
-  });
-  afterEach(async () => {
-    await context?.close();
-    for (const page of pages.splice(0)) expect(page.errors).toEqual([]);
   });
 
   it('shows the Redis broker, the ticker of one instance and the performance of both', async () => {

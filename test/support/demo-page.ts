@@ -1,4 +1,5 @@
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterEach, beforeEach, expect } from 'vitest';
 
 // The demo page as a user sees it, for the Chromium tests of the demo: every read goes through the DOM (text and
 // data attributes the page renders), never through the page's variables.
@@ -119,4 +120,41 @@ export class DemoPage {
     });
     return { state: (await node.getAttribute('data-state')) ?? '', text: ((await node.textContent()) ?? '').trim() };
   }
+}
+
+/** Demo tabs for the tests of a describe block; see {@link demoTabsPerTest}. */
+export interface DemoTabs {
+  /** `name` made unique to the running test: tests share a demo server, its hub and its history. */
+  id(name: string): string;
+  /** Opens the demo at `baseUrl` as client `id(name)` and waits until its connection is open. */
+  open(baseUrl: string, name: string): Promise<DemoPage>;
+}
+
+/**
+ * Gives each test of the calling describe block a fresh browser context of `browser()` (read when the test starts)
+ * and client ids of its own. After the test the context closes, and every tab it opened must have run without an
+ * uncaught error.
+ */
+export function demoTabsPerTest(browser: () => Browser): DemoTabs {
+  let context: BrowserContext | undefined;
+  const tabs: DemoPage[] = [];
+  let run = 0;
+  beforeEach(async () => {
+    run++;
+    context = await browser().newContext({ viewport: { width: 1440, height: 1400 } });
+  });
+  afterEach(async () => {
+    await context?.close();
+    for (const tab of tabs.splice(0)) expect(tab.errors).toEqual([]);
+  });
+  const id = (name: string) => `${name}-${run}`;
+  return {
+    id,
+    async open(baseUrl, name) {
+      if (context === undefined) throw new Error('Demo tabs open in tests only (the context starts in beforeEach).');
+      const tab = await DemoPage.open(context, baseUrl, id(name));
+      tabs.push(tab);
+      return tab;
+    },
+  };
 }
