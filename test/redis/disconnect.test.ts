@@ -3,9 +3,9 @@ import { createRedisBroker } from '@ssekit/redis';
 import { describe, expect, it } from 'vitest';
 import { type RawSse, rawSse } from '../support/clients.js';
 import { checkSseError } from '../support/errors.js';
+import { recordingLogger } from '../support/logger.js';
 import {
   type Cluster,
-  recordingLogger,
   redisCommand,
   redisForSuite,
   redisRequirement,

@@ -3,14 +3,8 @@ import { createRedisBroker } from '@ssekit/redis';
 import { describe, expect, it } from 'vitest';
 import { compareStreamIds } from '../../packages/redis/src/stream-id.js';
 import { openEventSource, type RecordingEventSource } from '../support/clients.js';
-import {
-  type Cluster,
-  recordingLogger,
-  redisForSuite,
-  redisRequirement,
-  startCluster,
-  uniqueKey,
-} from '../support/redis.js';
+import { recordingLogger } from '../support/logger.js';
+import { type Cluster, redisForSuite, redisRequirement, startCluster, uniqueKey } from '../support/redis.js';
 import { closeAfterEach } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
 

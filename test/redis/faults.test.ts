@@ -2,10 +2,10 @@ import { createHub } from '@ssekit/core';
 import { createRedisBroker } from '@ssekit/redis';
 import { describe, expect, it } from 'vitest';
 import { openEventSource, type RecordingEventSource } from '../support/clients.js';
+import { recordingLogger } from '../support/logger.js';
 import {
   type Cluster,
   killClients,
-  recordingLogger,
   redisCommand,
   redisForSuite,
   restartableRedisRequirement,

@@ -3,12 +3,13 @@ import { accessSync, constants } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { delimiter, join } from 'node:path';
-import { createHub, type Hub, type Logger, openConnection, resolveConnectOptions } from '@ssekit/core';
+import { createHub, type Hub, openConnection, resolveConnectOptions } from '@ssekit/core';
 import { createRedisBroker, type RedisBroker, type RedisBrokerOptions } from '@ssekit/redis';
 import { afterAll, beforeAll } from 'vitest';
+import { type RecordingLogger, recordingLogger } from './logger.js';
 import { requirePart } from './requirements.js';
 import { freePort, listen, type Running } from './server.js';
-import { sleep, waitFor } from './wait.js';
+import { sleep } from './wait.js';
 
 // Real Redis for the broker tests: a `redis-server` child on a free port (never the system Redis on 6379), or the
 // server `REDIS_URL` points at. Plus what multi-instance tests need around it: a raw admin connection, SSE instances
@@ -509,26 +510,5 @@ export async function startCluster(
     close: async () => {
       await Promise.all(instances.map((instance) => instance.close()));
     },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-
-/** A logger that keeps what the code under test reported, so tests stay quiet and can assert on it. */
-export interface RecordingLogger extends Logger {
-  readonly lines: { level: 'error' | 'warn'; message: string }[];
-  /** Waits until a line containing `fragment` was logged. */
-  waitFor(fragment: string, timeout?: number): Promise<void>;
-}
-
-export function recordingLogger(): RecordingLogger {
-  const lines: { level: 'error' | 'warn'; message: string }[] = [];
-  const text = (args: unknown[]) => args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ');
-  return {
-    lines,
-    error: (...args: unknown[]) => lines.push({ level: 'error', message: text(args) }),
-    warn: (...args: unknown[]) => lines.push({ level: 'warn', message: text(args) }),
-    waitFor: (fragment, timeout = 10_000) =>
-      waitFor(() => lines.some((line) => line.message.includes(fragment)), `a log line with "${fragment}"`, timeout),
   };
 }

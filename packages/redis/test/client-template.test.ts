@@ -3,8 +3,8 @@ import { createRedisBroker } from '@ssekit/redis';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { rawSse } from '../../../test/support/clients.js';
+import { recordingLogger } from '../../../test/support/logger.js';
 import {
-  recordingLogger,
   redisCommand,
   redisForSuite,
   redisRequirement,
