@@ -5,32 +5,24 @@ import { hub as sharedHub, sse, sseErrors } from '@ssekit/express';
 import compression from 'compression';
 import express, { type Express } from 'express';
 import express4 from 'express4';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rawSse } from '../../../test/support/clients.js';
 import { captureLogger } from '../../../test/support/logger.js';
-import { listen, type Running } from '../../../test/support/server.js';
+import { listen } from '../../../test/support/server.js';
+import { closeAfterEach } from '../../../test/support/teardown.js';
 import { waitFor } from '../../../test/support/wait.js';
 
 // What is particular to Express: res.sse outside SSE routes, the two ways of writing a route and their errors,
 // the shared hub, compression. The behaviour every adapter shares is specified once in test/adapters.
 
-const running: Running[] = [];
-const cleanups: (() => void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-  await Promise.all(running.splice(0).map((server) => server.close()));
-});
+const teardown = closeAfterEach();
 
 async function start(app: Express): Promise<string> {
-  const server = await listen(http.createServer(app));
-  running.push(server);
-  return server.url;
+  return teardown.track(await listen(http.createServer(app))).url;
 }
 
 async function connect(url: string, headers?: Record<string, string>) {
-  const client = await rawSse(url, headers);
-  cleanups.push(() => client.close());
-  return client;
+  return teardown.track(await rawSse(url, headers));
 }
 
 describe('res.sse', () => {
@@ -188,7 +180,7 @@ describe('behind compression()', () => {
       gunzip.on('error', () => undefined);
     });
     request.on('error', () => undefined);
-    cleanups.push(() => request.destroy());
+    teardown.defer(() => request.destroy());
     await waitFor(() => hub.size === 1, 'the stream to register');
     await hub.broadcast('compressed but not delayed');
     await waitFor(() => text.includes('data: compressed but not delayed\n\n'), 'the event through gzip');

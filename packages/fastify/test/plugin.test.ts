@@ -2,33 +2,25 @@ import { Writable } from 'node:stream';
 import { createHub, isSseError } from '@ssekit/core';
 import ssekit from '@ssekit/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rawSse } from '../../../test/support/clients.js';
 import { http2Get } from '../../../test/support/http2.js';
 import { captureLogger } from '../../../test/support/logger.js';
+import { closeAfterEach } from '../../../test/support/teardown.js';
 import { sleep, waitFor } from '../../../test/support/wait.js';
 import { listenFastify } from './conformance-app.js';
 
 // What is particular to Fastify: the plugin's lifecycle, hooks, logging and timeouts. The behaviour every adapter
 // shares is specified once in test/adapters.
 
-const running: { close(): Promise<void> }[] = [];
-const cleanups: (() => void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-  await Promise.all(running.splice(0).map((app) => app.close()));
-});
+const teardown = closeAfterEach();
 
 async function start(app: FastifyInstance) {
-  const started = await listenFastify(app);
-  running.push(started);
-  return started;
+  return teardown.track(await listenFastify(app));
 }
 
 async function connect(url: string, headers?: Record<string, string>) {
-  const client = await rawSse(url, headers);
-  cleanups.push(() => client.close());
-  return client;
+  return teardown.track(await rawSse(url, headers));
 }
 
 /** Fastify's pino logger, writing its JSON lines into an array. */
@@ -310,7 +302,7 @@ describe("Fastify's own timeouts", () => {
     app.get('/events', { sse: true }, async () => {});
     const { url } = await start(app as unknown as FastifyInstance);
     const response = await http2Get(url, '/events');
-    cleanups.push(() => response.close());
+    teardown.track(response);
     await sleep(1000);
     expect(response.ended).toBe(false);
     await app.sse.broadcast('still here');
