@@ -1,10 +1,11 @@
 import { createHub, type HubOptions } from '@ssekit/core';
 import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { chromiumRequirement, launchChromium } from '../support/browser.js';
 import { openEventSource, type RecordingEventSource, rawSse } from '../support/clients.js';
 import { report } from '../support/report.js';
-import { type StreamServer, serveHub } from '../support/stream-server.js';
+import { serveHub } from '../support/stream-server.js';
+import { closeAfterEach } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
 
 // Connection limits protect a process from running out of memory or descriptors. Over a limit, the answer must make
@@ -12,24 +13,16 @@ import { waitFor } from '../support/wait.js';
 // answer is a 200 with a `retry:` hint and an immediate end. The other answer (`status`) is for clients that handle
 // retries themselves, and these tests show why it is not the default.
 
-const servers: StreamServer[] = [];
-const clients: { close(): void }[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
+const teardown = closeAfterEach();
 
 async function start(options: HubOptions) {
   const hub = createHub(options);
-  const server = await serveHub(hub);
-  servers.push(server);
+  const server = teardown.track(await serveHub(hub));
   return { hub, server };
 }
 
 function eventSource(url: string): RecordingEventSource {
-  const client = openEventSource(url);
-  clients.push(client);
-  return client;
+  return teardown.track(openEventSource(url));
 }
 
 describe('maxConnections', () => {
@@ -63,7 +56,7 @@ describe('maxConnections', () => {
   it('the retry hint of a refusal is jittered (base … base + 20%), so refused clients do not come back in step', async () => {
     const { server } = await start({ maxConnections: 1, limitResponse: { type: 'retry', retry: 1000 } });
     const holder = await rawSse(`${server.url}/`);
-    clients.push(holder);
+    teardown.track(holder);
     const hints: number[] = [];
     for (let i = 0; i < 40; i++) {
       const refused = await rawSse(`${server.url}/`);

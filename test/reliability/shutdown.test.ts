@@ -1,9 +1,10 @@
 import type http from 'node:http';
 import { createHub, type Hub, openConnection, type ResolvedConnectOptions, resolveConnectOptions } from '@ssekit/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openEventSource, type RecordingEventSource, rawSse } from '../support/clients.js';
 import { report } from '../support/report.js';
 import { type StreamServer, serveStreams } from '../support/stream-server.js';
+import { closeAfterEach } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
 
 // A deploy restarts instances one by one; every client of the stopping instance reconnects. Without jitter they all
@@ -21,10 +22,7 @@ interface Instance {
   replaceHub(): void;
 }
 
-const cleanup: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
+const teardown = closeAfterEach();
 
 async function instance(): Promise<Instance> {
   let hub = createHub();
@@ -34,8 +32,8 @@ async function instance(): Promise<Instance> {
     arrivals.push(Date.now());
     return openConnection(hub, route, req, req, res);
   });
-  cleanup.push(() => server.close());
-  cleanup.push(() => hub.close());
+  teardown.defer(() => server.close());
+  teardown.defer(() => hub.close());
   return {
     server,
     arrivals,
@@ -65,7 +63,7 @@ async function reconnectTimes(options: { retry: number; jitter?: number }) {
   const app = await instance();
   const clients: RecordingEventSource[] = [];
   for (let i = 0; i < CLIENTS; i++) clients.push(openEventSource(`${app.server.url}/`));
-  cleanup.push(() => {
+  teardown.defer(() => {
     for (const client of clients) client.close();
   });
   await waitFor(() => app.hub().size === CLIENTS, `${CLIENTS} connections`, 10_000);
@@ -86,7 +84,7 @@ describe('graceful shutdown with jittered retry', () => {
   it('each client gets its own retry hint in retry … retry + jitter', async () => {
     const app = await instance();
     const clients = await Promise.all(Array.from({ length: CLIENTS }, () => rawSse(`${app.server.url}/`)));
-    cleanup.push(() => {
+    teardown.defer(() => {
       for (const client of clients) client.close();
     });
     await waitFor(() => app.hub().size === CLIENTS, `${CLIENTS} connections`);

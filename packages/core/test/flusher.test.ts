@@ -1,28 +1,24 @@
 import { createHub, type Hub } from '@ssekit/core';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type RawSse, rawSse } from '../../../test/support/clients.js';
-import { type StreamServer, serveHub } from '../../../test/support/stream-server.js';
+import { serveHub } from '../../../test/support/stream-server.js';
+import { closeAfterEach } from '../../../test/support/teardown.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { SharedRuns } from '../src/flusher.js';
 
 let hub: Hub | undefined;
-let server: StreamServer | undefined;
 let clients: RawSse[] = [];
-
-afterEach(async () => {
-  for (const client of clients) client.close();
-  clients = [];
-  await hub?.close();
-  await server?.close();
-  hub = undefined;
-  server = undefined;
-});
+const teardown = closeAfterEach();
 
 /** Opens `count` clients; client `i` has the client id `c<i>`. */
 async function connectMany(count: number): Promise<RawSse[]> {
-  hub = createHub();
-  server = await serveHub(hub);
-  clients = await Promise.all(Array.from({ length: count }, (_, i) => rawSse(`${server!.url}/?client=c${i}`)));
+  const opened = createHub();
+  hub = opened;
+  const server = teardown.track(await serveHub(opened));
+  // Deferred after the server, so it runs before it: the hub closes its streams, then the server stops.
+  teardown.defer(() => opened.close());
+  clients = await Promise.all(Array.from({ length: count }, (_, i) => rawSse(`${server.url}/?client=c${i}`)));
+  for (const client of clients) teardown.track(client);
   await waitFor(() => hub!.size === count, 'every client to be registered');
   return clients;
 }
