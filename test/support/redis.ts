@@ -3,12 +3,13 @@ import { accessSync, constants } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { delimiter, join } from 'node:path';
-import { createHub, type Hub, openConnection, resolveConnectOptions } from '@ssekit/core';
+import { createHub, type Hub } from '@ssekit/core';
 import { createRedisBroker, type RedisBroker, type RedisBrokerOptions } from '@ssekit/redis';
 import { afterAll, beforeAll } from 'vitest';
 import { type RecordingLogger, recordingLogger } from './logger.js';
 import { requirePart } from './requirements.js';
 import { freePort, listen, type Running } from './server.js';
+import { serveHub } from './stream-server.js';
 import { sleep } from './wait.js';
 
 // Real Redis for the broker tests: a `redis-server` child on a free port (never the system Redis on 6379), or the
@@ -385,26 +386,10 @@ export interface Instance {
 
 /**
  * Starts an instance serving `GET /events?client=<id>&topics=a,b` with `hub` (created by the caller with its own
- * broker), through core's `openConnection`, as the Express and Fastify adapters do.
+ * broker), through core's `openConnection` as the Express and Fastify adapters do (see {@link serveHub}).
  */
 export async function startInstance(name: string, hub: Hub): Promise<Instance> {
-  const route = resolveConnectOptions<http.IncomingMessage>({
-    hub,
-    heartbeat: false,
-    clientId: (req) => query(req).get('client') ?? undefined,
-    topics: (req) => (query(req).get('topics') ?? '').split(',').filter(Boolean),
-  });
-  const server = await listen(
-    http.createServer((req, res) => {
-      if (!req.url?.startsWith('/events')) {
-        res.writeHead(404).end();
-        return;
-      }
-      openConnection(hub, route, req, req, res).catch((error: unknown) => {
-        if (!res.headersSent) res.writeHead(500).end(String(error));
-      });
-    }),
-  );
+  const server = await serveHub(hub);
   let closing: Promise<void> | undefined;
   return {
     name,
@@ -419,10 +404,6 @@ export async function startInstance(name: string, hub: Hub): Promise<Instance> {
       return closing;
     },
   };
-}
-
-function query(req: http.IncomingMessage): URLSearchParams {
-  return new URL(req.url ?? '/', 'http://instance').searchParams;
 }
 
 /** A load balancer in front of instances: each new request goes to `target()`, as a proxy would route it. */
