@@ -2,7 +2,7 @@ import http2 from 'node:http2';
 import { listen, type Running } from './server.js';
 import { waitFor } from './wait.js';
 
-/** A cleartext HTTP/2 (h2c) server on 127.0.0.1 with a random port; `close()` cuts open sessions first. */
+/** A cleartext HTTP/2 (h2c) server on 127.0.0.1 with a random port; `close()` cuts open connections first. */
 export type RunningHttp2 = Running<http2.Http2Server>;
 
 /** Starts an h2c server with the compatibility API (`req`/`res`), as Express and Fastify use on HTTP/2. */
