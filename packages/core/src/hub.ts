@@ -16,7 +16,8 @@ import {
 } from './frame.js';
 import type { HistoryOptions } from './history.js';
 import { MemoryBroker } from './memory-broker.js';
-import type { CloseReason, Logger, SseStream, StreamOwner } from './stream.js';
+import type { CloseReason, SseStream, StreamOwner } from './stream.js';
+import type { Logger } from './stream-options.js';
 import {
   assertClientId,
   assertKnownOptions,

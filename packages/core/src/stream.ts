@@ -13,20 +13,19 @@ import {
   formatComment,
   formatData,
   formatEvent,
-  jsonSerializer,
   type SendOptions,
-  type Serializer,
   type SseMessage,
   serializeData,
 } from './frame.js';
+import { readLastEventId } from './last-event-id.js';
 import {
-  assertClientId,
-  assertKnownOptions,
-  describe,
-  durationOption,
-  functionOption,
-  positiveIntOption,
-} from './validate.js';
+  isResolved,
+  type Logger,
+  type ResolvedStreamOptions,
+  resolveStreamOptions,
+  type StreamOptions,
+} from './stream-options.js';
+import { assertClientId, describe } from './validate.js';
 
 /** A request ssekit can serve: HTTP/1.x or HTTP/2 (compatibility API). */
 export type SseRequest = IncomingMessage | Http2ServerRequest;
@@ -43,30 +42,6 @@ export type SseResponse = ServerResponse | Http2ServerResponse;
  * - `shutdown`: `hub.close()` (or the framework closing) ended every stream.
  */
 export type CloseReason = 'client' | 'server' | 'timeout' | 'slow-consumer' | 'error' | 'shutdown';
-
-/** Options of one stream. Adapters take the same options per route. */
-export interface StreamOptions {
-  /** Milliseconds between keep-alive comments on an idle stream; `false` disables them. Default 15000. */
-  heartbeat?: number | false;
-  /** Maximum lifetime in milliseconds; `false` (default) for none. On expiry the client is told to reconnect. */
-  timeout?: number | false;
-  /** Reconnection delay sent to the client at connect (`retry:` field), in ms. Default: none sent. */
-  retry?: number;
-  /** Bytes that may wait for a client that does not read, before it is cut off as a slow consumer. Default 1 MiB. */
-  maxBufferedBytes?: number;
-  /** Extra response headers; they override ssekit's defaults. */
-  headers?: Record<string, string | number | readonly string[]>;
-  /** Turns non-string data into text. Default `JSON.stringify`. */
-  serializer?: Serializer;
-  /** Where errors that cannot be thrown are reported (a piped source that failed). Default `console`. */
-  logger?: Logger;
-}
-
-/** The subset of a logger ssekit uses; `console`, pino and Fastify's `app.log` fit. */
-export interface Logger {
-  error(...args: unknown[]): void;
-  warn(...args: unknown[]): void;
-}
 
 /** What `pipe()` resolves with: why the piping stopped. It never rejects. */
 export type PipeResult =
@@ -90,85 +65,11 @@ export interface StreamEvents {
   close: [reason: CloseReason, error?: unknown];
 }
 
-/** Default `maxBufferedBytes`: 1 MiB. */
-export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
-/** Default heartbeat: 15 s, below the 30 to 60 s idle timeouts of common proxies and load balancers. */
-export const DEFAULT_HEARTBEAT = 15_000;
 /** Retry hint sent before a stream is ended by `timeout` when the stream has no `retry` of its own. */
 export const DEFAULT_CLOSE_RETRY = 1000;
-/** Longest `Last-Event-ID` taken into account; a longer one is treated as invalid. */
-export const MAX_LAST_EVENT_ID_LENGTH = 1024;
-
-const STREAM_OPTION_KEYS = [
-  'heartbeat',
-  'timeout',
-  'retry',
-  'maxBufferedBytes',
-  'headers',
-  'serializer',
-  'logger',
-] as const;
 
 const HEARTBEAT = Buffer.from(':\n\n');
 const NO_ID = undefined;
-
-/** Stream options after validation. */
-export interface ResolvedStreamOptions {
-  heartbeat: number | false;
-  timeout: number | false;
-  retry: number | undefined;
-  maxBufferedBytes: number;
-  headers: Record<string, string | number | readonly string[]> | undefined;
-  serializer: Serializer;
-  logger: Logger;
-}
-
-/** Validates stream options once (adapters do it when a route is set up). Throws on a bad or unknown option. */
-export function resolveStreamOptions(
-  options: StreamOptions = {},
-  extraKeys: readonly string[] = [],
-): ResolvedStreamOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new SseTypeError('SSE_INVALID_OPTION', `Stream options must be an object, got ${describe(options)}.`);
-  }
-  assertKnownOptions('an SSE stream', options, [...STREAM_OPTION_KEYS, ...extraKeys]);
-  if (options.retry !== undefined) checkRetry(options.retry);
-  if (options.headers !== undefined && (options.headers === null || typeof options.headers !== 'object')) {
-    throw new SseTypeError(
-      'SSE_INVALID_OPTION',
-      `Option \`headers\` must be an object, got ${describe(options.headers)}.`,
-    );
-  }
-  const logger = options.logger ?? console;
-  if (typeof logger.error !== 'function' || typeof logger.warn !== 'function') {
-    throw new SseTypeError('SSE_INVALID_OPTION', 'Option `logger` must have `error` and `warn` methods.');
-  }
-  return markResolved({
-    heartbeat: durationOption('heartbeat', options.heartbeat, DEFAULT_HEARTBEAT),
-    timeout: durationOption('timeout', options.timeout, false),
-    retry: options.retry,
-    maxBufferedBytes: positiveIntOption('maxBufferedBytes', options.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES),
-    headers: options.headers,
-    serializer: functionOption<Serializer>('serializer', options.serializer) ?? jsonSerializer,
-    logger,
-  });
-}
-
-/** Reads `Last-Event-ID` (header first, then the `lastEventId` query parameter that polyfills use). */
-export function readLastEventId(req: SseRequest): { id: string | undefined; invalid: boolean } {
-  let raw: unknown = req.headers['last-event-id'];
-  if (raw === undefined) {
-    const url = req.url ?? '';
-    const q = url.indexOf('?');
-    if (q !== -1 && url.includes('lastEventId=', q))
-      raw = new URLSearchParams(url.slice(q + 1)).get('lastEventId') ?? undefined;
-  }
-  if (raw === undefined || raw === '') return { id: undefined, invalid: false };
-  if (typeof raw !== 'string' || raw.length > MAX_LAST_EVENT_ID_LENGTH || /[\u0000-\u001f\u007f]/.test(raw)) {
-    return { id: undefined, invalid: true };
-  }
-  return { id: raw, invalid: false };
-}
 
 /** Hooks a hub installs on the streams it registers. Not for application code. */
 export interface StreamOwner {
@@ -755,16 +656,4 @@ export function createStream(
     );
   }
   return new SseStream(req, res, resolved, clientId);
-}
-
-const resolvedMarker = new WeakSet<object>();
-
-/** @internal Marks options as already validated so adapters validate once per route, not per request. */
-export function markResolved<T extends ResolvedStreamOptions>(options: T): T {
-  resolvedMarker.add(options);
-  return options;
-}
-
-function isResolved(options: object): options is ResolvedStreamOptions {
-  return resolvedMarker.has(options);
 }
