@@ -17,6 +17,7 @@ import {
   type SseMessage,
   serializeData,
 } from './frame.js';
+import { writeHead } from './head.js';
 import { readLastEventId } from './last-event-id.js';
 import {
   isResolved,
@@ -83,10 +84,6 @@ export interface StreamOwner {
   catchUp(stream: SseStream): void;
 }
 
-function isHttp2(req: SseRequest): boolean {
-  return req.httpVersionMajor >= 2;
-}
-
 /**
  * One SSE connection: writes the head, frames events, keeps the connection alive, honours backpressure and ends
  * exactly once with a reason. Create it with {@link createStream}, or let an adapter do it (`res.sse`, `reply.sse`).
@@ -148,7 +145,8 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
       this.end('client');
       return;
     }
-    this.writeHead(req);
+    this.socket = writeHead(req, res, options.headers);
+    if (options.retry !== undefined) this.write_(Buffer.from(`retry: ${options.retry}\n\n`));
     const tickEvery = Math.min(
       options.heartbeat === false ? Number.POSITIVE_INFINITY : options.heartbeat,
       options.timeout === false ? Number.POSITIVE_INFINITY : options.timeout,
@@ -551,34 +549,6 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
     // A socket error (reset, EPIPE) means the client is gone; it must never become an uncaught exception.
     if (!this.ended) this.end('client', error);
   };
-
-  private writeHead(req: SseRequest): void {
-    const res = this.res;
-    const headers: Record<string, string | number | readonly string[]> = {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      'X-Accel-Buffering': 'no',
-    };
-    const http2 = isHttp2(req);
-    // Connection is a hop-by-hop header that HTTP/2 forbids (Node throws on it).
-    if (!http2) headers.Connection = 'keep-alive';
-    if (this.opts.headers) {
-      for (const [name, value] of Object.entries(this.opts.headers)) {
-        if (http2 && name.toLowerCase() === 'connection') continue;
-        headers[name] = value;
-      }
-    }
-    if (http2) (res as Http2ServerResponse).setTimeout(0);
-    else {
-      const socket = (req as IncomingMessage).socket;
-      socket?.setNoDelay(true);
-      socket?.setTimeout(0);
-      this.socket = socket ?? undefined;
-    }
-    res.writeHead(200, headers as Record<string, string>);
-    (res as ServerResponse).flushHeaders();
-    if (this.opts.retry !== undefined) this.write_(Buffer.from(`retry: ${this.opts.retry}\n\n`));
-  }
 }
 
 /**
