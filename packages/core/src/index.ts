@@ -52,13 +52,11 @@ export {
 } from './hub.js';
 export { MAX_LAST_EVENT_ID_LENGTH, readLastEventId } from './last-event-id.js';
 export { createMemoryBroker, MemoryBroker, type MemoryBrokerOptions } from './memory-broker.js';
+export type { PipeOptions, PipeResult, PipeSource } from './pipe.js';
 export {
   type CloseReason,
   createStream,
   DEFAULT_CLOSE_RETRY,
-  type PipeOptions,
-  type PipeResult,
-  type PipeSource,
   type SseRequest,
   type SseResponse,
   SseStream,

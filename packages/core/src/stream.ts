@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import { clock, type Ticking } from './clock.js';
-import { SseError, SseTypeError } from './errors.js';
+import { SseError } from './errors.js';
 import { type Flushable, flusher, type SharedRuns } from './flusher.js';
 import {
   checkEvent,
@@ -19,14 +19,9 @@ import {
 } from './frame.js';
 import { writeHead } from './head.js';
 import { readLastEventId } from './last-event-id.js';
-import {
-  isResolved,
-  type Logger,
-  type ResolvedStreamOptions,
-  resolveStreamOptions,
-  type StreamOptions,
-} from './stream-options.js';
-import { assertClientId, describe } from './validate.js';
+import { type PipeOptions, type PipeResult, type PipeSource, pipeInto } from './pipe.js';
+import { isResolved, type ResolvedStreamOptions, resolveStreamOptions, type StreamOptions } from './stream-options.js';
+import { assertClientId } from './validate.js';
 
 /** A request ssekit can serve: HTTP/1.x or HTTP/2 (compatibility API). */
 export type SseRequest = IncomingMessage | Http2ServerRequest;
@@ -43,23 +38,6 @@ export type SseResponse = ServerResponse | Http2ServerResponse;
  * - `shutdown`: `hub.close()` (or the framework closing) ended every stream.
  */
 export type CloseReason = 'client' | 'server' | 'timeout' | 'slow-consumer' | 'error' | 'shutdown';
-
-/** What `pipe()` resolves with: why the piping stopped. It never rejects. */
-export type PipeResult =
-  | { reason: 'end' }
-  | { reason: 'closed'; closeReason: CloseReason }
-  | { reason: 'error'; error: unknown };
-
-/** Options of `pipe()`. */
-export interface PipeOptions {
-  /** Event name for every item. */
-  event?: string;
-  /** End the stream (reason `server`) when the source is done. Default true. */
-  end?: boolean;
-}
-
-/** Something `pipe()` can read: an async iterable (async generator, Node `Readable`) or a web `ReadableStream`. */
-export type PipeSource<T = unknown> = AsyncIterable<T> | Iterable<T> | ReadableStream<T>;
 
 /** Events a stream emits. */
 export interface StreamEvents {
@@ -221,51 +199,9 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
    * Buffers and typed arrays are decoded as UTF-8 text. Once piping started it never rejects; it rejects at once
    * (`SSE_INVALID_SOURCE`, `SSE_INVALID_FIELD`) for something that is not a source or a bad `event`.
    */
-  async pipe(source: PipeSource, options: PipeOptions = {}): Promise<PipeResult> {
-    const iterator = toIterator(source);
-    if (options.event !== undefined) checkEvent(options.event);
-    const end = options.end ?? true;
-    const decoder = new TextDecoder();
-    // Each step waits for the source or the end of the stream, whichever comes first. One `close` listener serves
-    // the whole pipe: racing every step against one long-lived promise (Promise.race) would leave a reaction on it
-    // per item until the stream ends, a leak on a long-running feed.
-    let wake: ((step: undefined) => void) | undefined;
-    const onClose = (): void => wake?.(undefined);
-    this.on('close', onClose);
-    try {
-      while (!this.ended) {
-        const next = Promise.resolve(iterator.next());
-        const step = await new Promise<IteratorResult<unknown> | undefined>((resolve, reject) => {
-          wake = resolve;
-          // Handles a rejection that comes after the stream closed, too: it must not surface as unhandled.
-          next.then(resolve, reject);
-        });
-        wake = undefined;
-        if (step === undefined || this.ended) break;
-        if (step.done) {
-          if (end) this.end('server');
-          return { reason: 'end' };
-        }
-        const item = step.value;
-        const data = item instanceof Uint8Array ? decoder.decode(item, { stream: true }) : item;
-        this.send(data, options.event === undefined ? undefined : { event: options.event });
-        if (this.congested || this.pendingBytes > this.opts.maxBufferedBytes / 2) await this.drained();
-      }
-      safeReturn(iterator, this.opts.logger);
-      return { reason: 'closed', closeReason: this.closeReason ?? 'client' };
-    } catch (error) {
-      safeReturn(iterator, this.opts.logger);
-      if (!this.ended) {
-        this.opts.logger.error(
-          '[ssekit] a source piped into an SSE stream failed; the stream ends with reason "error".',
-          error,
-        );
-        this.end('error', error);
-      }
-      return { reason: 'error', error };
-    } finally {
-      this.off('close', onClose);
-    }
+
+  pipe(source: PipeSource, options: PipeOptions = {}): Promise<PipeResult> {
+    return pipeInto(this, source, options, this.opts.logger);
   }
 
   /**
@@ -319,6 +255,11 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
   get bufferedBytes(): number {
     this.owner?.catchUp(this);
     return this.pendingBytes + this.heldBytes + socketBuffered(this.res);
+  }
+
+  /** @internal True when a producer (`pipe()`) should wait for `drained()` before it sends more. */
+  get saturated(): boolean {
+    return this.congested || this.pendingBytes > this.opts.maxBufferedBytes / 2;
   }
 
   /**
@@ -564,44 +505,6 @@ function isGone(res: SseResponse): boolean {
 
 function socketBuffered(res: SseResponse): number {
   return res.writableLength ?? 0;
-}
-
-function toIterator(source: PipeSource): AsyncIterator<unknown> | Iterator<unknown> {
-  if (source !== null && typeof source === 'object') {
-    const asyncIt = (source as AsyncIterable<unknown>)[Symbol.asyncIterator];
-    if (typeof asyncIt === 'function') return asyncIt.call(source);
-    const syncIt = (source as Iterable<unknown>)[Symbol.iterator];
-    if (typeof syncIt === 'function' && typeof source !== 'string') return syncIt.call(source);
-    if (typeof (source as ReadableStream).getReader === 'function') {
-      // Web streams are async-iterable in Node 20, but not every polyfill is.
-      const reader = (source as ReadableStream).getReader();
-      return {
-        next: () => reader.read() as Promise<IteratorResult<unknown>>,
-        return: async () => {
-          await reader.cancel();
-          return { done: true, value: undefined };
-        },
-      };
-    }
-  }
-  throw new SseTypeError(
-    'SSE_INVALID_SOURCE',
-    `pipe() takes an async iterable, a Node Readable or a web ReadableStream, got ${describe(source)}.`,
-  );
-}
-
-function safeReturn(iterator: AsyncIterator<unknown> | Iterator<unknown>, logger: Logger): void {
-  if (typeof iterator.return !== 'function') return;
-  try {
-    const result = iterator.return();
-    if (result && typeof (result as Promise<unknown>).then === 'function') {
-      (result as Promise<unknown>).then(undefined, (error) =>
-        logger.warn('[ssekit] a piped source failed while stopping', error),
-      );
-    }
-  } catch (error) {
-    logger.warn('[ssekit] a piped source failed while stopping', error);
-  }
 }
 
 /**
