@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Broker, ControlMessage, Envelope, GapReason, OutgoingEnvelope, ReplayResult, Target } from './broker.js';
-import { SseError, SseRangeError, SseTypeError } from './errors.js';
+import { SseError } from './errors.js';
 import { type Flushable, flusher, Lane } from './flusher.js';
 import {
   checkEvent,
@@ -9,57 +9,12 @@ import {
   checkRetry,
   checkSendOptions,
   formatData,
-  jsonSerializer,
   type SendOptions,
-  type Serializer,
   serializeData,
 } from './frame.js';
-import type { HistoryOptions } from './history.js';
-import { MemoryBroker } from './memory-broker.js';
+import { type HubOptions, type LimitResponse, type ResolvedHubOptions, resolveHubOptions } from './hub-options.js';
 import type { CloseReason, SseStream, StreamOwner } from './stream.js';
-import type { Logger } from './stream-options.js';
-import {
-  assertClientId,
-  assertKnownOptions,
-  assertTopic,
-  describe,
-  functionOption,
-  normalizeTopics,
-} from './validate.js';
-
-/**
- * What a client gets when a connection limit is reached.
- * - `retry` (default): status 200, a `retry:` hint and an immediate end. `EventSource` treats any non-200 as fatal
- *   and never reconnects; this answer makes it come back after `retry` ms instead.
- * - `status`: a plain HTTP error (default 503) with `Retry-After`, for clients that handle it themselves.
- */
-export type LimitResponse =
-  | { type: 'retry'; retry?: number }
-  | { type: 'status'; status?: number; retryAfter?: number };
-
-/** Options of {@link createHub}. */
-export interface HubOptions {
-  /** The transport. Default: an in-memory broker with `history`. */
-  broker?: Broker;
-  /** History for `Last-Event-ID` resume, for the default in-memory broker. Default `{ size: 1000 }`; `false` for none. */
-  history?: HistoryOptions | false;
-  /** Turns non-string data into text, once per publish. Default `JSON.stringify`. */
-  serializer?: Serializer;
-  /** Most connections this hub accepts at once. Default: no limit. */
-  maxConnections?: number;
-  /** Most connections one client id may hold at once (browser tabs). Default: no limit. */
-  maxConnectionsPerClient?: number;
-  /** How a connection over a limit is answered. Default `{ type: 'retry', retry: 5000 }`. */
-  limitResponse?: LimitResponse;
-  /**
-   * Event sent to a client whose `Last-Event-ID` cannot be resumed from (unknown, expired or malformed), so it can
-   * refetch its state. Its data is JSON `{ reason, lastEventId? }`, its id the newest id. `false` sends only the id.
-   * Default `'ssekit-reset'`.
-   */
-  resetEvent?: string | false;
-  /** Where broker failures and listener errors are reported. Default `console`. */
-  logger?: Logger;
-}
+import { assertClientId, assertTopic, normalizeTopics } from './validate.js';
 
 /** Counters a hub keeps; `hub.stats()` returns a snapshot. */
 export interface HubStats {
@@ -105,17 +60,6 @@ export interface HubEvents {
 /** Why `hub.admit()` would refuse a connection. */
 export type Refusal = 'closed' | 'max-connections' | 'max-connections-per-client';
 
-const HUB_OPTION_KEYS = [
-  'broker',
-  'history',
-  'serializer',
-  'maxConnections',
-  'maxConnectionsPerClient',
-  'limitResponse',
-  'resetEvent',
-  'logger',
-] as const;
-
 /**
  * The registry of live connections, by client id and topic, and the way events reach them. Create it with
  * {@link createHub}. Every method validates its input and throws a typed error at the point of the mistake.
@@ -123,11 +67,7 @@ const HUB_OPTION_KEYS = [
 export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
   readonly broker: Broker;
   readonly limitResponse: LimitResponse;
-  private readonly serializer: Serializer;
-  private readonly logger: Logger;
-  private readonly resetEvent: string | false;
-  private readonly maxConnections: number;
-  private readonly maxPerClient: number;
+  private readonly opts: ResolvedHubOptions;
   private readonly all = new Set<SseStream>();
   private readonly byClient = new Map<string, Set<SseStream>>();
   private readonly byTopic = new Map<string, Set<SseStream>>();
@@ -161,25 +101,9 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
 
   constructor(options: HubOptions = {}) {
     super();
-    if (options === null || typeof options !== 'object') {
-      throw new SseTypeError('SSE_INVALID_OPTION', `Hub options must be an object, got ${describe(options)}.`);
-    }
-    assertKnownOptions('createHub()', options, HUB_OPTION_KEYS);
-    if (options.broker !== undefined && options.history !== undefined) {
-      throw new SseError(
-        'SSE_INVALID_OPTION',
-        'Options `broker` and `history` cannot be combined: configure history on the broker you pass.',
-      );
-    }
-    if (options.broker !== undefined) assertBroker(options.broker);
-    this.broker = options.broker ?? new MemoryBroker(options.history === undefined ? {} : { history: options.history });
-    this.serializer = functionOption<Serializer>('serializer', options.serializer) ?? jsonSerializer;
-    this.logger = options.logger ?? console;
-    this.maxConnections = limitOption('maxConnections', options.maxConnections);
-    this.maxPerClient = limitOption('maxConnectionsPerClient', options.maxConnectionsPerClient);
-    this.limitResponse = checkLimitResponse(options.limitResponse);
-    if (options.resetEvent !== undefined && options.resetEvent !== false) checkEvent(options.resetEvent);
-    this.resetEvent = options.resetEvent ?? 'ssekit-reset';
+    this.opts = resolveHubOptions(options);
+    this.broker = this.opts.broker;
+    this.limitResponse = this.opts.limitResponse;
     // Started synchronously: an event published right after createHub() must reach streams attached meanwhile.
     let started: void | Promise<void>;
     try {
@@ -188,7 +112,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
       started = Promise.reject(error);
     }
     this.started = Promise.resolve(started).catch((error) => {
-      this.logger.error('[ssekit] the broker failed to start; publishing will fail until it recovers.', error);
+      this.opts.logger.error('[ssekit] the broker failed to start; publishing will fail until it recovers.', error);
     });
   }
 
@@ -280,7 +204,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     // A closed hub has no connections and no broker to tell; there is nothing to report either.
     if (this.closing === undefined) {
       this.tellOthers(clientId, options.retry).catch((error) => {
-        this.logger.error(
+        this.opts.logger.error(
           `[ssekit] disconnect(${JSON.stringify(clientId)}) ended ${ended} connection(s) here but could not reach the other instances; use disconnectEverywhere() to handle this.`,
           error,
         );
@@ -336,8 +260,8 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
    */
   admit(clientId?: string): Refusal | undefined {
     if (this.closing !== undefined) return 'closed';
-    if (this.all.size >= this.maxConnections) return 'max-connections';
-    if (clientId !== undefined && (this.byClient.get(clientId)?.size ?? 0) >= this.maxPerClient) {
+    if (this.all.size >= this.opts.maxConnections) return 'max-connections';
+    if (clientId !== undefined && (this.byClient.get(clientId)?.size ?? 0) >= this.opts.maxConnectionsPerClient) {
       return 'max-connections-per-client';
     }
     return undefined;
@@ -428,7 +352,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
       stream.end('shutdown', undefined, hint);
     }
     this.closing = Promise.resolve(this.broker.close()).catch((error) => {
-      this.logger.error('[ssekit] the broker failed to close cleanly.', error);
+      this.opts.logger.error('[ssekit] the broker failed to close cleanly.', error);
     });
     return this.closing;
   }
@@ -437,7 +361,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     if (this.closing !== undefined) {
       throw new SseError('SSE_HUB_CLOSED', 'This hub is closed: it no longer accepts events. Create a new hub.');
     }
-    const text = serializeData(data, this.serializer);
+    const text = serializeData(data, this.opts.serializer);
     let envelope: OutgoingEnvelope = { target, data: text };
     if (options !== undefined) {
       checkSendOptions(options);
@@ -472,7 +396,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     const now = Date.now();
     // One line per outage window, not one per event: a busy app publishes thousands of events while Redis restarts.
     if (now - this.lastFailureLog < FAILURE_LOG_INTERVAL) return;
-    this.logger.error(
+    this.opts.logger.error(
       `[ssekit] ${this.failuresSinceLog} event(s) could not be published (the broker refused them); their send/publish/broadcast promises rejected.`,
       error,
     );
@@ -614,7 +538,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
           topics: stream.topics,
         });
       } catch (error) {
-        this.logger.warn(
+        this.opts.logger.warn(
           '[ssekit] replay failed; the connection is closed so the client retries with its cursor.',
           error,
         );
@@ -649,10 +573,10 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     this.counters.resets++;
     // The id moves the client's cursor to the newest event (or clears it), so the next reconnect does not reset again.
     let frame = `id: ${head ?? ''}\n`;
-    if (this.resetEvent !== false) {
+    if (this.opts.resetEvent !== false) {
       const info: { reason: GapReason; lastEventId?: string } = { reason };
       if (stream.lastEventId !== undefined) info.lastEventId = stream.lastEventId;
-      frame = `event: ${this.resetEvent}\n${frame}data: ${JSON.stringify(info)}\n`;
+      frame = `event: ${this.opts.resetEvent}\n${frame}data: ${JSON.stringify(info)}\n`;
     }
     stream.queueFrame(Buffer.from(`${frame}\n`), flusher.next());
   }
@@ -661,7 +585,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     try {
       (this.emit as (event: K, ...args: HubEvents[K]) => boolean)(event, ...args);
     } catch (error) {
-      this.logger.error(`[ssekit] a hub "${event}" listener threw; the error was caught.`, error);
+      this.opts.logger.error(`[ssekit] a hub "${event}" listener threw; the error was caught.`, error);
     }
   }
 }
@@ -691,58 +615,6 @@ function removeFrom(map: Map<string, Set<SseStream>>, key: string, stream: SseSt
   if (set === undefined) return;
   set.delete(stream);
   if (set.size === 0) map.delete(key);
-}
-
-function limitOption(name: string, value: unknown): number {
-  if (value === undefined) return Number.POSITIVE_INFINITY;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    const message = `Option \`${name}\` must be a positive whole number, got ${describe(value)}.`;
-    // A number out of range is a RangeError, like every other size option; anything else is the wrong type.
-    if (typeof value === 'number') throw new SseRangeError('SSE_INVALID_OPTION', message);
-    throw new SseTypeError('SSE_INVALID_OPTION', message);
-  }
-  return value;
-}
-
-function checkLimitResponse(value: unknown): LimitResponse {
-  if (value === undefined) return { type: 'retry', retry: 5000 };
-  const v = value as Partial<LimitResponse> & Record<string, unknown>;
-  if (v !== null && typeof v === 'object' && v.type === 'retry') {
-    assertKnownOptions('limitResponse', v, ['type', 'retry']);
-    if (v.retry !== undefined) checkRetry(v.retry);
-    return { type: 'retry', retry: (v.retry as number | undefined) ?? 5000 };
-  }
-  if (v !== null && typeof v === 'object' && v.type === 'status') {
-    assertKnownOptions('limitResponse', v, ['type', 'status', 'retryAfter']);
-    const status = (v.status as number | undefined) ?? 503;
-    if (!Number.isInteger(status) || status < 400 || status > 599) {
-      throw new SseTypeError(
-        'SSE_INVALID_OPTION',
-        `limitResponse.status must be a 4xx or 5xx code, got ${describe(status)}.`,
-      );
-    }
-    if (v.retryAfter !== undefined) checkRetry(v.retryAfter);
-    return { type: 'status', status, retryAfter: (v.retryAfter as number | undefined) ?? 5 };
-  }
-  throw new SseTypeError(
-    'SSE_INVALID_OPTION',
-    "Option `limitResponse` must be { type: 'retry', retry? } or { type: 'status', status?, retryAfter? }.",
-  );
-}
-
-function assertBroker(broker: unknown): void {
-  const b = broker as Partial<Broker> | null;
-  for (const method of ['start', 'publish', 'replay', 'close'] as const) {
-    if (b === null || typeof b !== 'object' || typeof b[method] !== 'function') {
-      throw new SseTypeError(
-        'SSE_INVALID_OPTION',
-        `Option \`broker\` must implement Broker: \`${method}()\` is missing.`,
-      );
-    }
-  }
-  if (b?.control !== undefined && typeof b.control !== 'function') {
-    throw new SseTypeError('SSE_INVALID_OPTION', 'Option `broker`: `control`, when present, must be a method.');
-  }
 }
 
 /**

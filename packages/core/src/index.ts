@@ -41,15 +41,8 @@ export {
   serializeData,
 } from './frame.js';
 export { DEFAULT_HISTORY_SIZE, History, type HistoryOptions } from './history.js';
-export {
-  createHub,
-  Hub,
-  type HubEvents,
-  type HubOptions,
-  type HubStats,
-  type LimitResponse,
-  type Refusal,
-} from './hub.js';
+export { createHub, Hub, type HubEvents, type HubStats, type Refusal } from './hub.js';
+export type { HubOptions, LimitResponse } from './hub-options.js';
 export { MAX_LAST_EVENT_ID_LENGTH, readLastEventId } from './last-event-id.js';
 export { createMemoryBroker, MemoryBroker, type MemoryBrokerOptions } from './memory-broker.js';
 export type { PipeOptions, PipeResult, PipeSource } from './pipe.js';
