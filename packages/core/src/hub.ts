@@ -13,6 +13,7 @@ import {
   serializeData,
 } from './frame.js';
 import { type HubOptions, type LimitResponse, type ResolvedHubOptions, resolveHubOptions } from './hub-options.js';
+import { Registry } from './registry.js';
 import type { CloseReason, SseStream, StreamOwner } from './stream.js';
 import { assertClientId, assertTopic, normalizeTopics } from './validate.js';
 
@@ -68,9 +69,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
   readonly broker: Broker;
   readonly limitResponse: LimitResponse;
   private readonly opts: ResolvedHubOptions;
-  private readonly all = new Set<SseStream>();
-  private readonly byClient = new Map<string, Set<SseStream>>();
-  private readonly byTopic = new Map<string, Set<SseStream>>();
+  private readonly registry = new Registry();
   private readonly frames = new WeakMap<Envelope, Buffer>();
   // Broadcasts not yet taken by every stream (see Lane), and the lane end the streams were last marked for (-1:
   // no flush of the lane scheduled).
@@ -118,7 +117,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
 
   /** Open connections on this instance. */
   get size(): number {
-    return this.all.size;
+    return this.registry.all.size;
   }
 
   /** True once `close()` was called. */
@@ -128,23 +127,23 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
 
   /** Client ids with at least one open connection on this instance. */
   clientIds(): string[] {
-    return [...this.byClient.keys()];
+    return this.registry.clientIds();
   }
 
   /** True when `clientId` has at least one open connection on this instance. */
   has(clientId: string): boolean {
-    return this.byClient.has(clientId);
+    return this.registry.ofClient(clientId) !== undefined;
   }
 
   /** The open connections of a client id (several tabs share one id), or every open connection. */
   streams(clientId?: string): SseStream[] {
-    if (clientId === undefined) return [...this.all];
-    return [...(this.byClient.get(clientId) ?? [])];
+    if (clientId === undefined) return [...this.registry.all];
+    return [...(this.registry.ofClient(clientId) ?? [])];
   }
 
   /** Topics with at least one subscriber on this instance. */
   topics(): string[] {
-    return [...this.byTopic.keys()];
+    return this.registry.topics();
   }
 
   /** A snapshot of the counters. */
@@ -152,9 +151,9 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     return {
       ...this.counters,
       closed: { ...this.counters.closed },
-      connections: this.all.size,
-      clients: this.byClient.size,
-      topics: this.byTopic.size,
+      connections: this.registry.all.size,
+      clients: this.registry.clientCount,
+      topics: this.registry.topicCount,
     };
   }
 
@@ -235,7 +234,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
   private endClient(clientId: string, options: { retry?: number }): number {
     assertClientId(clientId);
     if (options.retry !== undefined) checkRetry(options.retry);
-    const streams = this.byClient.get(clientId);
+    const streams = this.registry.ofClient(clientId);
     if (streams === undefined) return 0;
     const list = [...streams];
     for (const stream of list) stream.end('server', undefined, options.retry);
@@ -260,8 +259,8 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
    */
   admit(clientId?: string): Refusal | undefined {
     if (this.closing !== undefined) return 'closed';
-    if (this.all.size >= this.opts.maxConnections) return 'max-connections';
-    if (clientId !== undefined && (this.byClient.get(clientId)?.size ?? 0) >= this.opts.maxConnectionsPerClient) {
+    if (this.registry.all.size >= this.opts.maxConnections) return 'max-connections';
+    if (clientId !== undefined && (this.registry.ofClient(clientId)?.size ?? 0) >= this.opts.maxConnectionsPerClient) {
       return 'max-connections-per-client';
     }
     return undefined;
@@ -295,12 +294,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     if (resuming) stream.hold();
     stream.owner = this;
     stream.laneCursor = this.lane.end;
-    this.all.add(stream);
-    if (stream.clientId !== undefined) addTo(this.byClient, stream.clientId, stream);
-    for (const topic of list) {
-      stream.topics.add(topic);
-      addTo(this.byTopic, topic, stream);
-    }
+    this.registry.add(stream, list);
     this.safeEmit('connect', stream);
     if (resuming) await this.resume(stream);
   }
@@ -309,22 +303,18 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
   subscribe(stream: SseStream, topic: string): void {
     assertTopic(topic);
     if (stream.closed || stream.topics.has(topic)) return;
-    stream.topics.add(topic);
-    addTo(this.byTopic, topic, stream);
+    this.registry.subscribe(stream, topic);
   }
 
   /** @internal Unsubscribes a registered stream from a topic. */
   unsubscribe(stream: SseStream, topic: string): void {
     assertTopic(topic);
-    if (!stream.topics.delete(topic)) return;
-    removeFrom(this.byTopic, topic, stream);
+    this.registry.unsubscribe(stream, topic);
   }
 
   /** @internal Called by a stream when it ends. */
   detach(stream: SseStream, reason: CloseReason): void {
-    if (!this.all.delete(stream)) return;
-    if (stream.clientId !== undefined) removeFrom(this.byClient, stream.clientId, stream);
-    for (const topic of stream.topics) removeFrom(this.byTopic, topic, stream);
+    if (!this.registry.remove(stream)) return;
     this.counters.closed[reason]++;
     this.safeEmit('disconnect', stream, reason);
   }
@@ -346,7 +336,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     if (options.jitter !== undefined) checkRetry(options.jitter);
     const base = options.retry;
     const jitter = options.jitter ?? 0;
-    for (const stream of [...this.all]) {
+    for (const stream of [...this.registry.all]) {
       const hint =
         base === undefined && jitter === 0 ? undefined : (base ?? 1000) + Math.floor(Math.random() * (jitter + 1));
       stream.end('shutdown', undefined, hint);
@@ -459,7 +449,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     // Checked here too: a custom broker may hand over anything, and `retry` ends up in the bytes sent to clients.
     if (message.action !== 'disconnect' || typeof message.clientId !== 'string') return;
     this.counters.disconnectsReceived++;
-    const streams = this.byClient.get(message.clientId);
+    const streams = this.registry.ofClient(message.clientId);
     if (streams === undefined) return;
     const retry = message.retry;
     const hint = typeof retry === 'number' && Number.isSafeInteger(retry) && retry >= 0 ? retry : undefined;
@@ -468,12 +458,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
 
   private deliverNow(envelope: Envelope): void {
     const target = envelope.target;
-    const streams =
-      target.type === 'all'
-        ? this.all
-        : target.type === 'client'
-          ? this.byClient.get(target.clientId)
-          : this.byTopic.get(target.topic);
+    const streams = this.registry.lookup(target);
     if (streams === undefined || streams.size === 0) return;
     const frame = this.frameOf(envelope);
     const seq = flusher.next();
@@ -492,7 +477,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
   /** Queues every stream for the next flush, and after them the trimmer that drops what they all took. */
   private markLane(): void {
     this.laneMark = this.lane.end;
-    for (const stream of this.all) stream.markForFlush();
+    for (const stream of this.registry.all) stream.markForFlush();
     flusher.mark(this.laneTrimmer);
   }
 
@@ -599,22 +584,6 @@ function isIterableObject(value: unknown): value is Iterable<unknown> {
   return (
     typeof value === 'object' && value !== null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function'
   );
-}
-
-function addTo(map: Map<string, Set<SseStream>>, key: string, stream: SseStream): void {
-  let set = map.get(key);
-  if (set === undefined) {
-    set = new Set();
-    map.set(key, set);
-  }
-  set.add(stream);
-}
-
-function removeFrom(map: Map<string, Set<SseStream>>, key: string, stream: SseStream): void {
-  const set = map.get(key);
-  if (set === undefined) return;
-  set.delete(stream);
-  if (set.size === 0) map.delete(key);
 }
 
 /**
