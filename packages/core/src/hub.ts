@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Broker, ControlMessage, Envelope, GapReason, OutgoingEnvelope, ReplayResult, Target } from './broker.js';
+import type { Broker, ControlMessage, Envelope, OutgoingEnvelope, Target } from './broker.js';
 import { SseError } from './errors.js';
 import { type Flushable, flusher, Lane } from './flusher.js';
 import {
@@ -14,6 +14,7 @@ import {
 } from './frame.js';
 import { type HubOptions, type LimitResponse, type ResolvedHubOptions, resolveHubOptions } from './hub-options.js';
 import { Registry } from './registry.js';
+import { resume } from './resume.js';
 import type { CloseReason, SseStream, StreamOwner } from './stream.js';
 import { assertClientId, assertTopic, normalizeTopics } from './validate.js';
 
@@ -296,7 +297,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     stream.laneCursor = this.lane.end;
     this.registry.add(stream, list);
     this.safeEmit('connect', stream);
-    if (resuming) await this.resume(stream);
+    if (resuming) await resume(stream, this.opts, this.counters, this.frameOf);
   }
 
   /** @internal Subscribes a registered stream to a topic. */
@@ -502,69 +503,14 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     for (let i = Math.max(from, lane.start); i < end; i++) stream.accept(lane.frame(i), lane.seq(i), lane.id(i));
   }
 
-  private frameOf(envelope: Envelope): Buffer {
+  private readonly frameOf = (envelope: Envelope): Buffer => {
     let frame = this.frames.get(envelope);
     if (frame === undefined) {
       frame = Buffer.from(formatData(envelope.data, envelope.event, envelope.id, envelope.retry));
       this.frames.set(envelope, frame);
     }
     return frame;
-  }
-
-  private async resume(stream: SseStream): Promise<void> {
-    stream.hold();
-    let result: ReplayResult;
-    if (stream.lastEventIdInvalid) {
-      result = { ok: false, reason: 'invalid-id' };
-    } else {
-      try {
-        result = await this.broker.replay(stream.lastEventId as string, {
-          clientId: stream.clientId,
-          topics: stream.topics,
-        });
-      } catch (error) {
-        this.opts.logger.warn(
-          '[ssekit] replay failed; the connection is closed so the client retries with its cursor.',
-          error,
-        );
-        result = { ok: false, reason: 'unavailable' };
-      }
-    }
-    if (stream.closed) return;
-    if (!result.ok) {
-      if (result.reason === 'unavailable') {
-        // Keep the client's cursor: end now and let it come back when the broker answers again.
-        stream.end('error');
-        return;
-      }
-      this.sendReset(stream, result.reason, result.head);
-      stream.releaseHeld(undefined);
-      return;
-    }
-    const replayed = new Set<string>();
-    const limit = stream.maxBufferedBytes / 2;
-    for (const envelope of result.events) {
-      if (stream.closed) return;
-      stream.queueFrame(this.frameOf(envelope), flusher.next());
-      replayed.add(envelope.id);
-      this.counters.replayed++;
-      // A long replay must respect backpressure like live traffic does, or it would cut itself off as slow.
-      if (stream.bufferedBytes > limit) await stream.drained();
-    }
-    stream.releaseHeld(replayed);
-  }
-
-  private sendReset(stream: SseStream, reason: GapReason, head: string | undefined): void {
-    this.counters.resets++;
-    // The id moves the client's cursor to the newest event (or clears it), so the next reconnect does not reset again.
-    let frame = `id: ${head ?? ''}\n`;
-    if (this.opts.resetEvent !== false) {
-      const info: { reason: GapReason; lastEventId?: string } = { reason };
-      if (stream.lastEventId !== undefined) info.lastEventId = stream.lastEventId;
-      frame = `event: ${this.opts.resetEvent}\n${frame}data: ${JSON.stringify(info)}\n`;
-    }
-    stream.queueFrame(Buffer.from(`${frame}\n`), flusher.next());
-  }
+  };
 
   private safeEmit<K extends keyof HubEvents>(event: K, ...args: HubEvents[K]): void {
     try {
