@@ -1,14 +1,7 @@
 import { SseError, SseTypeError } from './errors.js';
 import type { Hub } from './hub.js';
-import {
-  createStream,
-  type ResolvedStreamOptions,
-  resolveStreamOptions,
-  type SseRequest,
-  type SseResponse,
-  type SseStream,
-  type StreamOptions,
-} from './stream.js';
+import { createStream, type SseRequest, type SseResponse, type SseStream } from './stream.js';
+import { type ResolvedStreamOptions, resolveStreamOptions, type StreamOptions } from './stream-options.js';
 import { assertClientId, describe, functionOption, normalizeTopics } from './validate.js';
 
 /**

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Broker, ControlMessage, Envelope, GapReason, OutgoingEnvelope, ReplayResult, Target } from './broker.js';
-import { SseError, SseRangeError, SseTypeError } from './errors.js';
+import type { Broker, ControlMessage, Envelope, OutgoingEnvelope, Target } from './broker.js';
+import { SseError } from './errors.js';
 import { type Flushable, flusher, Lane } from './flusher.js';
 import {
   checkEvent,
@@ -9,56 +9,14 @@ import {
   checkRetry,
   checkSendOptions,
   formatData,
-  jsonSerializer,
   type SendOptions,
-  type Serializer,
   serializeData,
 } from './frame.js';
-import type { HistoryOptions } from './history.js';
-import { MemoryBroker } from './memory-broker.js';
-import type { CloseReason, Logger, SseStream, StreamOwner } from './stream.js';
-import {
-  assertClientId,
-  assertKnownOptions,
-  assertTopic,
-  describe,
-  functionOption,
-  normalizeTopics,
-} from './validate.js';
-
-/**
- * What a client gets when a connection limit is reached.
- * - `retry` (default): status 200, a `retry:` hint and an immediate end. `EventSource` treats any non-200 as fatal
- *   and never reconnects; this answer makes it come back after `retry` ms instead.
- * - `status`: a plain HTTP error (default 503) with `Retry-After`, for clients that handle it themselves.
- */
-export type LimitResponse =
-  | { type: 'retry'; retry?: number }
-  | { type: 'status'; status?: number; retryAfter?: number };
-
-/** Options of {@link createHub}. */
-export interface HubOptions {
-  /** The transport. Default: an in-memory broker with `history`. */
-  broker?: Broker;
-  /** History for `Last-Event-ID` resume, for the default in-memory broker. Default `{ size: 1000 }`; `false` for none. */
-  history?: HistoryOptions | false;
-  /** Turns non-string data into text, once per publish. Default `JSON.stringify`. */
-  serializer?: Serializer;
-  /** Most connections this hub accepts at once. Default: no limit. */
-  maxConnections?: number;
-  /** Most connections one client id may hold at once (browser tabs). Default: no limit. */
-  maxConnectionsPerClient?: number;
-  /** How a connection over a limit is answered. Default `{ type: 'retry', retry: 5000 }`. */
-  limitResponse?: LimitResponse;
-  /**
-   * Event sent to a client whose `Last-Event-ID` cannot be resumed from (unknown, expired or malformed), so it can
-   * refetch its state. Its data is JSON `{ reason, lastEventId? }`, its id the newest id. `false` sends only the id.
-   * Default `'ssekit-reset'`.
-   */
-  resetEvent?: string | false;
-  /** Where broker failures and listener errors are reported. Default `console`. */
-  logger?: Logger;
-}
+import { type HubOptions, type LimitResponse, type ResolvedHubOptions, resolveHubOptions } from './hub-options.js';
+import { Registry } from './registry.js';
+import { resume } from './resume.js';
+import type { CloseReason, SseStream, StreamOwner } from './stream.js';
+import { assertClientId, assertTopic, normalizeTopics } from './validate.js';
 
 /** Counters a hub keeps; `hub.stats()` returns a snapshot. */
 export interface HubStats {
@@ -104,17 +62,6 @@ export interface HubEvents {
 /** Why `hub.admit()` would refuse a connection. */
 export type Refusal = 'closed' | 'max-connections' | 'max-connections-per-client';
 
-const HUB_OPTION_KEYS = [
-  'broker',
-  'history',
-  'serializer',
-  'maxConnections',
-  'maxConnectionsPerClient',
-  'limitResponse',
-  'resetEvent',
-  'logger',
-] as const;
-
 /**
  * The registry of live connections, by client id and topic, and the way events reach them. Create it with
  * {@link createHub}. Every method validates its input and throws a typed error at the point of the mistake.
@@ -122,14 +69,8 @@ const HUB_OPTION_KEYS = [
 export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
   readonly broker: Broker;
   readonly limitResponse: LimitResponse;
-  private readonly serializer: Serializer;
-  private readonly logger: Logger;
-  private readonly resetEvent: string | false;
-  private readonly maxConnections: number;
-  private readonly maxPerClient: number;
-  private readonly all = new Set<SseStream>();
-  private readonly byClient = new Map<string, Set<SseStream>>();
-  private readonly byTopic = new Map<string, Set<SseStream>>();
+  private readonly opts: ResolvedHubOptions;
+  private readonly registry = new Registry();
   private readonly frames = new WeakMap<Envelope, Buffer>();
   // Broadcasts not yet taken by every stream (see Lane), and the lane end the streams were last marked for (-1:
   // no flush of the lane scheduled).
@@ -160,25 +101,9 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
 
   constructor(options: HubOptions = {}) {
     super();
-    if (options === null || typeof options !== 'object') {
-      throw new SseTypeError('SSE_INVALID_OPTION', `Hub options must be an object, got ${describe(options)}.`);
-    }
-    assertKnownOptions('createHub()', options, HUB_OPTION_KEYS);
-    if (options.broker !== undefined && options.history !== undefined) {
-      throw new SseError(
-        'SSE_INVALID_OPTION',
-        'Options `broker` and `history` cannot be combined: configure history on the broker you pass.',
-      );
-    }
-    if (options.broker !== undefined) assertBroker(options.broker);
-    this.broker = options.broker ?? new MemoryBroker(options.history === undefined ? {} : { history: options.history });
-    this.serializer = functionOption<Serializer>('serializer', options.serializer) ?? jsonSerializer;
-    this.logger = options.logger ?? console;
-    this.maxConnections = limitOption('maxConnections', options.maxConnections);
-    this.maxPerClient = limitOption('maxConnectionsPerClient', options.maxConnectionsPerClient);
-    this.limitResponse = checkLimitResponse(options.limitResponse);
-    if (options.resetEvent !== undefined && options.resetEvent !== false) checkEvent(options.resetEvent);
-    this.resetEvent = options.resetEvent ?? 'ssekit-reset';
+    this.opts = resolveHubOptions(options);
+    this.broker = this.opts.broker;
+    this.limitResponse = this.opts.limitResponse;
     // Started synchronously: an event published right after createHub() must reach streams attached meanwhile.
     let started: void | Promise<void>;
     try {
@@ -187,13 +112,13 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
       started = Promise.reject(error);
     }
     this.started = Promise.resolve(started).catch((error) => {
-      this.logger.error('[ssekit] the broker failed to start; publishing will fail until it recovers.', error);
+      this.opts.logger.error('[ssekit] the broker failed to start; publishing will fail until it recovers.', error);
     });
   }
 
   /** Open connections on this instance. */
   get size(): number {
-    return this.all.size;
+    return this.registry.all.size;
   }
 
   /** True once `close()` was called. */
@@ -203,23 +128,23 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
 
   /** Client ids with at least one open connection on this instance. */
   clientIds(): string[] {
-    return [...this.byClient.keys()];
+    return this.registry.clientIds();
   }
 
   /** True when `clientId` has at least one open connection on this instance. */
   has(clientId: string): boolean {
-    return this.byClient.has(clientId);
+    return this.registry.ofClient(clientId) !== undefined;
   }
 
   /** The open connections of a client id (several tabs share one id), or every open connection. */
   streams(clientId?: string): SseStream[] {
-    if (clientId === undefined) return [...this.all];
-    return [...(this.byClient.get(clientId) ?? [])];
+    if (clientId === undefined) return [...this.registry.all];
+    return [...(this.registry.ofClient(clientId) ?? [])];
   }
 
   /** Topics with at least one subscriber on this instance. */
   topics(): string[] {
-    return [...this.byTopic.keys()];
+    return this.registry.topics();
   }
 
   /** A snapshot of the counters. */
@@ -227,9 +152,9 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     return {
       ...this.counters,
       closed: { ...this.counters.closed },
-      connections: this.all.size,
-      clients: this.byClient.size,
-      topics: this.byTopic.size,
+      connections: this.registry.all.size,
+      clients: this.registry.clientCount,
+      topics: this.registry.topicCount,
     };
   }
 
@@ -279,7 +204,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     // A closed hub has no connections and no broker to tell; there is nothing to report either.
     if (this.closing === undefined) {
       this.tellOthers(clientId, options.retry).catch((error) => {
-        this.logger.error(
+        this.opts.logger.error(
           `[ssekit] disconnect(${JSON.stringify(clientId)}) ended ${ended} connection(s) here but could not reach the other instances; use disconnectEverywhere() to handle this.`,
           error,
         );
@@ -310,7 +235,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
   private endClient(clientId: string, options: { retry?: number }): number {
     assertClientId(clientId);
     if (options.retry !== undefined) checkRetry(options.retry);
-    const streams = this.byClient.get(clientId);
+    const streams = this.registry.ofClient(clientId);
     if (streams === undefined) return 0;
     const list = [...streams];
     for (const stream of list) stream.end('server', undefined, options.retry);
@@ -335,8 +260,8 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
    */
   admit(clientId?: string): Refusal | undefined {
     if (this.closing !== undefined) return 'closed';
-    if (this.all.size >= this.maxConnections) return 'max-connections';
-    if (clientId !== undefined && (this.byClient.get(clientId)?.size ?? 0) >= this.maxPerClient) {
+    if (this.registry.all.size >= this.opts.maxConnections) return 'max-connections';
+    if (clientId !== undefined && (this.registry.ofClient(clientId)?.size ?? 0) >= this.opts.maxConnectionsPerClient) {
       return 'max-connections-per-client';
     }
     return undefined;
@@ -370,36 +295,27 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     if (resuming) stream.hold();
     stream.owner = this;
     stream.laneCursor = this.lane.end;
-    this.all.add(stream);
-    if (stream.clientId !== undefined) addTo(this.byClient, stream.clientId, stream);
-    for (const topic of list) {
-      stream.topics.add(topic);
-      addTo(this.byTopic, topic, stream);
-    }
+    this.registry.add(stream, list);
     this.safeEmit('connect', stream);
-    if (resuming) await this.resume(stream);
+    if (resuming) await resume(stream, this.opts, this.counters, this.frameOf);
   }
 
   /** @internal Subscribes a registered stream to a topic. */
   subscribe(stream: SseStream, topic: string): void {
     assertTopic(topic);
     if (stream.closed || stream.topics.has(topic)) return;
-    stream.topics.add(topic);
-    addTo(this.byTopic, topic, stream);
+    this.registry.subscribe(stream, topic);
   }
 
   /** @internal Unsubscribes a registered stream from a topic. */
   unsubscribe(stream: SseStream, topic: string): void {
     assertTopic(topic);
-    if (!stream.topics.delete(topic)) return;
-    removeFrom(this.byTopic, topic, stream);
+    this.registry.unsubscribe(stream, topic);
   }
 
   /** @internal Called by a stream when it ends. */
   detach(stream: SseStream, reason: CloseReason): void {
-    if (!this.all.delete(stream)) return;
-    if (stream.clientId !== undefined) removeFrom(this.byClient, stream.clientId, stream);
-    for (const topic of stream.topics) removeFrom(this.byTopic, topic, stream);
+    if (!this.registry.remove(stream)) return;
     this.counters.closed[reason]++;
     this.safeEmit('disconnect', stream, reason);
   }
@@ -421,13 +337,13 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     if (options.jitter !== undefined) checkRetry(options.jitter);
     const base = options.retry;
     const jitter = options.jitter ?? 0;
-    for (const stream of [...this.all]) {
+    for (const stream of [...this.registry.all]) {
       const hint =
         base === undefined && jitter === 0 ? undefined : (base ?? 1000) + Math.floor(Math.random() * (jitter + 1));
       stream.end('shutdown', undefined, hint);
     }
     this.closing = Promise.resolve(this.broker.close()).catch((error) => {
-      this.logger.error('[ssekit] the broker failed to close cleanly.', error);
+      this.opts.logger.error('[ssekit] the broker failed to close cleanly.', error);
     });
     return this.closing;
   }
@@ -436,7 +352,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     if (this.closing !== undefined) {
       throw new SseError('SSE_HUB_CLOSED', 'This hub is closed: it no longer accepts events. Create a new hub.');
     }
-    const text = serializeData(data, this.serializer);
+    const text = serializeData(data, this.opts.serializer);
     let envelope: OutgoingEnvelope = { target, data: text };
     if (options !== undefined) {
       checkSendOptions(options);
@@ -471,7 +387,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     const now = Date.now();
     // One line per outage window, not one per event: a busy app publishes thousands of events while Redis restarts.
     if (now - this.lastFailureLog < FAILURE_LOG_INTERVAL) return;
-    this.logger.error(
+    this.opts.logger.error(
       `[ssekit] ${this.failuresSinceLog} event(s) could not be published (the broker refused them); their send/publish/broadcast promises rejected.`,
       error,
     );
@@ -534,7 +450,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     // Checked here too: a custom broker may hand over anything, and `retry` ends up in the bytes sent to clients.
     if (message.action !== 'disconnect' || typeof message.clientId !== 'string') return;
     this.counters.disconnectsReceived++;
-    const streams = this.byClient.get(message.clientId);
+    const streams = this.registry.ofClient(message.clientId);
     if (streams === undefined) return;
     const retry = message.retry;
     const hint = typeof retry === 'number' && Number.isSafeInteger(retry) && retry >= 0 ? retry : undefined;
@@ -543,12 +459,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
 
   private deliverNow(envelope: Envelope): void {
     const target = envelope.target;
-    const streams =
-      target.type === 'all'
-        ? this.all
-        : target.type === 'client'
-          ? this.byClient.get(target.clientId)
-          : this.byTopic.get(target.topic);
+    const streams = this.registry.lookup(target);
     if (streams === undefined || streams.size === 0) return;
     const frame = this.frameOf(envelope);
     const seq = flusher.next();
@@ -567,7 +478,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
   /** Queues every stream for the next flush, and after them the trimmer that drops what they all took. */
   private markLane(): void {
     this.laneMark = this.lane.end;
-    for (const stream of this.all) stream.markForFlush();
+    for (const stream of this.registry.all) stream.markForFlush();
     flusher.mark(this.laneTrimmer);
   }
 
@@ -592,75 +503,20 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     for (let i = Math.max(from, lane.start); i < end; i++) stream.accept(lane.frame(i), lane.seq(i), lane.id(i));
   }
 
-  private frameOf(envelope: Envelope): Buffer {
+  private readonly frameOf = (envelope: Envelope): Buffer => {
     let frame = this.frames.get(envelope);
     if (frame === undefined) {
       frame = Buffer.from(formatData(envelope.data, envelope.event, envelope.id, envelope.retry));
       this.frames.set(envelope, frame);
     }
     return frame;
-  }
-
-  private async resume(stream: SseStream): Promise<void> {
-    stream.hold();
-    let result: ReplayResult;
-    if (stream.lastEventIdInvalid) {
-      result = { ok: false, reason: 'invalid-id' };
-    } else {
-      try {
-        result = await this.broker.replay(stream.lastEventId as string, {
-          clientId: stream.clientId,
-          topics: stream.topics,
-        });
-      } catch (error) {
-        this.logger.warn(
-          '[ssekit] replay failed; the connection is closed so the client retries with its cursor.',
-          error,
-        );
-        result = { ok: false, reason: 'unavailable' };
-      }
-    }
-    if (stream.closed) return;
-    if (!result.ok) {
-      if (result.reason === 'unavailable') {
-        // Keep the client's cursor: end now and let it come back when the broker answers again.
-        stream.end('error');
-        return;
-      }
-      this.sendReset(stream, result.reason, result.head);
-      stream.releaseHeld(undefined);
-      return;
-    }
-    const replayed = new Set<string>();
-    const limit = stream.maxBufferedBytes / 2;
-    for (const envelope of result.events) {
-      if (stream.closed) return;
-      stream.queueFrame(this.frameOf(envelope), flusher.next());
-      replayed.add(envelope.id);
-      this.counters.replayed++;
-      // A long replay must respect backpressure like live traffic does, or it would cut itself off as slow.
-      if (stream.bufferedBytes > limit) await stream.drained();
-    }
-    stream.releaseHeld(replayed);
-  }
-
-  private sendReset(stream: SseStream, reason: GapReason, head: string | undefined): void {
-    this.counters.resets++;
-    // The id moves the client's cursor to the newest event (or clears it), so the next reconnect does not reset again.
-    let frame = `id: ${head ?? ''}\n`;
-    if (this.resetEvent !== false) {
-      const info: { reason: GapReason; lastEventId?: string } = { reason };
-      if (stream.lastEventId !== undefined) info.lastEventId = stream.lastEventId;
-      frame = `event: ${this.resetEvent}\n${frame}data: ${JSON.stringify(info)}\n`;
-    }
-    stream.queueFrame(Buffer.from(`${frame}\n`), flusher.next());
-  }
+  };
 
   private safeEmit<K extends keyof HubEvents>(event: K, ...args: HubEvents[K]): void {
     try {
       (this.emit as (event: K, ...args: HubEvents[K]) => boolean)(event, ...args);
     } catch (error) {
-      this.logger.error(`[ssekit] a hub "${event}" listener threw; the error was caught.`, error);
+      this.opts.logger.error(`[ssekit] a hub "${event}" listener threw; the error was caught.`, error);
     }
   }
 }
@@ -674,74 +530,6 @@ function isIterableObject(value: unknown): value is Iterable<unknown> {
   return (
     typeof value === 'object' && value !== null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function'
   );
-}
-
-function addTo(map: Map<string, Set<SseStream>>, key: string, stream: SseStream): void {
-  let set = map.get(key);
-  if (set === undefined) {
-    set = new Set();
-    map.set(key, set);
-  }
-  set.add(stream);
-}
-
-function removeFrom(map: Map<string, Set<SseStream>>, key: string, stream: SseStream): void {
-  const set = map.get(key);
-  if (set === undefined) return;
-  set.delete(stream);
-  if (set.size === 0) map.delete(key);
-}
-
-function limitOption(name: string, value: unknown): number {
-  if (value === undefined) return Number.POSITIVE_INFINITY;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    const message = `Option \`${name}\` must be a positive whole number, got ${describe(value)}.`;
-    // A number out of range is a RangeError, like every other size option; anything else is the wrong type.
-    if (typeof value === 'number') throw new SseRangeError('SSE_INVALID_OPTION', message);
-    throw new SseTypeError('SSE_INVALID_OPTION', message);
-  }
-  return value;
-}
-
-function checkLimitResponse(value: unknown): LimitResponse {
-  if (value === undefined) return { type: 'retry', retry: 5000 };
-  const v = value as Partial<LimitResponse> & Record<string, unknown>;
-  if (v !== null && typeof v === 'object' && v.type === 'retry') {
-    assertKnownOptions('limitResponse', v, ['type', 'retry']);
-    if (v.retry !== undefined) checkRetry(v.retry);
-    return { type: 'retry', retry: (v.retry as number | undefined) ?? 5000 };
-  }
-  if (v !== null && typeof v === 'object' && v.type === 'status') {
-    assertKnownOptions('limitResponse', v, ['type', 'status', 'retryAfter']);
-    const status = (v.status as number | undefined) ?? 503;
-    if (!Number.isInteger(status) || status < 400 || status > 599) {
-      throw new SseTypeError(
-        'SSE_INVALID_OPTION',
-        `limitResponse.status must be a 4xx or 5xx code, got ${describe(status)}.`,
-      );
-    }
-    if (v.retryAfter !== undefined) checkRetry(v.retryAfter);
-    return { type: 'status', status, retryAfter: (v.retryAfter as number | undefined) ?? 5 };
-  }
-  throw new SseTypeError(
-    'SSE_INVALID_OPTION',
-    "Option `limitResponse` must be { type: 'retry', retry? } or { type: 'status', status?, retryAfter? }.",
-  );
-}
-
-function assertBroker(broker: unknown): void {
-  const b = broker as Partial<Broker> | null;
-  for (const method of ['start', 'publish', 'replay', 'close'] as const) {
-    if (b === null || typeof b !== 'object' || typeof b[method] !== 'function') {
-      throw new SseTypeError(
-        'SSE_INVALID_OPTION',
-        `Option \`broker\` must implement Broker: \`${method}()\` is missing.`,
-      );
-    }
-  }
-  if (b?.control !== undefined && typeof b.control !== 'function') {
-    throw new SseTypeError('SSE_INVALID_OPTION', 'Option `broker`: `control`, when present, must be a method.');
-  }
 }
 
 /**

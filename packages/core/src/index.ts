@@ -41,34 +41,26 @@ export {
   serializeData,
 } from './frame.js';
 export { DEFAULT_HISTORY_SIZE, History, type HistoryOptions } from './history.js';
-export {
-  createHub,
-  Hub,
-  type HubEvents,
-  type HubOptions,
-  type HubStats,
-  type LimitResponse,
-  type Refusal,
-} from './hub.js';
+export { createHub, Hub, type HubEvents, type HubStats, type Refusal } from './hub.js';
+export type { HubOptions, LimitResponse } from './hub-options.js';
+export { MAX_LAST_EVENT_ID_LENGTH, readLastEventId } from './last-event-id.js';
 export { createMemoryBroker, MemoryBroker, type MemoryBrokerOptions } from './memory-broker.js';
+export type { PipeOptions, PipeResult, PipeSource } from './pipe.js';
 export {
   type CloseReason,
   createStream,
   DEFAULT_CLOSE_RETRY,
-  DEFAULT_HEARTBEAT,
-  DEFAULT_MAX_BUFFERED_BYTES,
-  type Logger,
-  MAX_LAST_EVENT_ID_LENGTH,
-  type PipeOptions,
-  type PipeResult,
-  type PipeSource,
-  type ResolvedStreamOptions,
-  readLastEventId,
-  resolveStreamOptions,
   type SseRequest,
   type SseResponse,
   SseStream,
   type StreamEvents,
-  type StreamOptions,
 } from './stream.js';
+export {
+  DEFAULT_HEARTBEAT,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  type Logger,
+  type ResolvedStreamOptions,
+  resolveStreamOptions,
+  type StreamOptions,
+} from './stream-options.js';
 export { assertClientId, assertTopic, MAX_NAME_LENGTH } from './validate.js';

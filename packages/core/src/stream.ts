@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import { clock, type Ticking } from './clock.js';
-import { SseError, SseTypeError } from './errors.js';
+import { SseError } from './errors.js';
 import { type Flushable, flusher, type SharedRuns } from './flusher.js';
 import {
   checkEvent,
@@ -13,20 +13,15 @@ import {
   formatComment,
   formatData,
   formatEvent,
-  jsonSerializer,
   type SendOptions,
-  type Serializer,
   type SseMessage,
   serializeData,
 } from './frame.js';
-import {
-  assertClientId,
-  assertKnownOptions,
-  describe,
-  durationOption,
-  functionOption,
-  positiveIntOption,
-} from './validate.js';
+import { writeHead } from './head.js';
+import { readLastEventId } from './last-event-id.js';
+import { type PipeOptions, type PipeResult, type PipeSource, pipeInto } from './pipe.js';
+import { isResolved, type ResolvedStreamOptions, resolveStreamOptions, type StreamOptions } from './stream-options.js';
+import { assertClientId } from './validate.js';
 
 /** A request ssekit can serve: HTTP/1.x or HTTP/2 (compatibility API). */
 export type SseRequest = IncomingMessage | Http2ServerRequest;
@@ -44,131 +39,16 @@ export type SseResponse = ServerResponse | Http2ServerResponse;
  */
 export type CloseReason = 'client' | 'server' | 'timeout' | 'slow-consumer' | 'error' | 'shutdown';
 
-/** Options of one stream. Adapters take the same options per route. */
-export interface StreamOptions {
-  /** Milliseconds between keep-alive comments on an idle stream; `false` disables them. Default 15000. */
-  heartbeat?: number | false;
-  /** Maximum lifetime in milliseconds; `false` (default) for none. On expiry the client is told to reconnect. */
-  timeout?: number | false;
-  /** Reconnection delay sent to the client at connect (`retry:` field), in ms. Default: none sent. */
-  retry?: number;
-  /** Bytes that may wait for a client that does not read, before it is cut off as a slow consumer. Default 1 MiB. */
-  maxBufferedBytes?: number;
-  /** Extra response headers; they override ssekit's defaults. */
-  headers?: Record<string, string | number | readonly string[]>;
-  /** Turns non-string data into text. Default `JSON.stringify`. */
-  serializer?: Serializer;
-  /** Where errors that cannot be thrown are reported (a piped source that failed). Default `console`. */
-  logger?: Logger;
-}
-
-/** The subset of a logger ssekit uses; `console`, pino and Fastify's `app.log` fit. */
-export interface Logger {
-  error(...args: unknown[]): void;
-  warn(...args: unknown[]): void;
-}
-
-/** What `pipe()` resolves with: why the piping stopped. It never rejects. */
-export type PipeResult =
-  | { reason: 'end' }
-  | { reason: 'closed'; closeReason: CloseReason }
-  | { reason: 'error'; error: unknown };
-
-/** Options of `pipe()`. */
-export interface PipeOptions {
-  /** Event name for every item. */
-  event?: string;
-  /** End the stream (reason `server`) when the source is done. Default true. */
-  end?: boolean;
-}
-
-/** Something `pipe()` can read: an async iterable (async generator, Node `Readable`) or a web `ReadableStream`. */
-export type PipeSource<T = unknown> = AsyncIterable<T> | Iterable<T> | ReadableStream<T>;
-
 /** Events a stream emits. */
 export interface StreamEvents {
   close: [reason: CloseReason, error?: unknown];
 }
 
-/** Default `maxBufferedBytes`: 1 MiB. */
-export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
-/** Default heartbeat: 15 s, below the 30 to 60 s idle timeouts of common proxies and load balancers. */
-export const DEFAULT_HEARTBEAT = 15_000;
 /** Retry hint sent before a stream is ended by `timeout` when the stream has no `retry` of its own. */
 export const DEFAULT_CLOSE_RETRY = 1000;
-/** Longest `Last-Event-ID` taken into account; a longer one is treated as invalid. */
-export const MAX_LAST_EVENT_ID_LENGTH = 1024;
-
-const STREAM_OPTION_KEYS = [
-  'heartbeat',
-  'timeout',
-  'retry',
-  'maxBufferedBytes',
-  'headers',
-  'serializer',
-  'logger',
-] as const;
 
 const HEARTBEAT = Buffer.from(':\n\n');
 const NO_ID = undefined;
-
-/** Stream options after validation. */
-export interface ResolvedStreamOptions {
-  heartbeat: number | false;
-  timeout: number | false;
-  retry: number | undefined;
-  maxBufferedBytes: number;
-  headers: Record<string, string | number | readonly string[]> | undefined;
-  serializer: Serializer;
-  logger: Logger;
-}
-
-/** Validates stream options once (adapters do it when a route is set up). Throws on a bad or unknown option. */
-export function resolveStreamOptions(
-  options: StreamOptions = {},
-  extraKeys: readonly string[] = [],
-): ResolvedStreamOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new SseTypeError('SSE_INVALID_OPTION', `Stream options must be an object, got ${describe(options)}.`);
-  }
-  assertKnownOptions('an SSE stream', options, [...STREAM_OPTION_KEYS, ...extraKeys]);
-  if (options.retry !== undefined) checkRetry(options.retry);
-  if (options.headers !== undefined && (options.headers === null || typeof options.headers !== 'object')) {
-    throw new SseTypeError(
-      'SSE_INVALID_OPTION',
-      `Option \`headers\` must be an object, got ${describe(options.headers)}.`,
-    );
-  }
-  const logger = options.logger ?? console;
-  if (typeof logger.error !== 'function' || typeof logger.warn !== 'function') {
-    throw new SseTypeError('SSE_INVALID_OPTION', 'Option `logger` must have `error` and `warn` methods.');
-  }
-  return markResolved({
-    heartbeat: durationOption('heartbeat', options.heartbeat, DEFAULT_HEARTBEAT),
-    timeout: durationOption('timeout', options.timeout, false),
-    retry: options.retry,
-    maxBufferedBytes: positiveIntOption('maxBufferedBytes', options.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES),
-    headers: options.headers,
-    serializer: functionOption<Serializer>('serializer', options.serializer) ?? jsonSerializer,
-    logger,
-  });
-}
-
-/** Reads `Last-Event-ID` (header first, then the `lastEventId` query parameter that polyfills use). */
-export function readLastEventId(req: SseRequest): { id: string | undefined; invalid: boolean } {
-  let raw: unknown = req.headers['last-event-id'];
-  if (raw === undefined) {
-    const url = req.url ?? '';
-    const q = url.indexOf('?');
-    if (q !== -1 && url.includes('lastEventId=', q))
-      raw = new URLSearchParams(url.slice(q + 1)).get('lastEventId') ?? undefined;
-  }
-  if (raw === undefined || raw === '') return { id: undefined, invalid: false };
-  if (typeof raw !== 'string' || raw.length > MAX_LAST_EVENT_ID_LENGTH || /[\u0000-\u001f\u007f]/.test(raw)) {
-    return { id: undefined, invalid: true };
-  }
-  return { id: raw, invalid: false };
-}
 
 /** Hooks a hub installs on the streams it registers. Not for application code. */
 export interface StreamOwner {
@@ -180,10 +60,6 @@ export interface StreamOwner {
   unsubscribe(stream: SseStream, topic: string): void;
   /** Hands the stream the broadcasts it has not taken yet (through `accept`), before anything newer. */
   catchUp(stream: SseStream): void;
-}
-
-function isHttp2(req: SseRequest): boolean {
-  return req.httpVersionMajor >= 2;
 }
 
 /**
@@ -247,7 +123,8 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
       this.end('client');
       return;
     }
-    this.writeHead(req);
+    this.socket = writeHead(req, res, options.headers);
+    if (options.retry !== undefined) this.write_(Buffer.from(`retry: ${options.retry}\n\n`));
     const tickEvery = Math.min(
       options.heartbeat === false ? Number.POSITIVE_INFINITY : options.heartbeat,
       options.timeout === false ? Number.POSITIVE_INFINITY : options.timeout,
@@ -322,51 +199,9 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
    * Buffers and typed arrays are decoded as UTF-8 text. Once piping started it never rejects; it rejects at once
    * (`SSE_INVALID_SOURCE`, `SSE_INVALID_FIELD`) for something that is not a source or a bad `event`.
    */
-  async pipe(source: PipeSource, options: PipeOptions = {}): Promise<PipeResult> {
-    const iterator = toIterator(source);
-    if (options.event !== undefined) checkEvent(options.event);
-    const end = options.end ?? true;
-    const decoder = new TextDecoder();
-    // Each step waits for the source or the end of the stream, whichever comes first. One `close` listener serves
-    // the whole pipe: racing every step against one long-lived promise (Promise.race) would leave a reaction on it
-    // per item until the stream ends, a leak on a long-running feed.
-    let wake: ((step: undefined) => void) | undefined;
-    const onClose = (): void => wake?.(undefined);
-    this.on('close', onClose);
-    try {
-      while (!this.ended) {
-        const next = Promise.resolve(iterator.next());
-        const step = await new Promise<IteratorResult<unknown> | undefined>((resolve, reject) => {
-          wake = resolve;
-          // Handles a rejection that comes after the stream closed, too: it must not surface as unhandled.
-          next.then(resolve, reject);
-        });
-        wake = undefined;
-        if (step === undefined || this.ended) break;
-        if (step.done) {
-          if (end) this.end('server');
-          return { reason: 'end' };
-        }
-        const item = step.value;
-        const data = item instanceof Uint8Array ? decoder.decode(item, { stream: true }) : item;
-        this.send(data, options.event === undefined ? undefined : { event: options.event });
-        if (this.congested || this.pendingBytes > this.opts.maxBufferedBytes / 2) await this.drained();
-      }
-      safeReturn(iterator, this.opts.logger);
-      return { reason: 'closed', closeReason: this.closeReason ?? 'client' };
-    } catch (error) {
-      safeReturn(iterator, this.opts.logger);
-      if (!this.ended) {
-        this.opts.logger.error(
-          '[ssekit] a source piped into an SSE stream failed; the stream ends with reason "error".',
-          error,
-        );
-        this.end('error', error);
-      }
-      return { reason: 'error', error };
-    } finally {
-      this.off('close', onClose);
-    }
+
+  pipe(source: PipeSource, options: PipeOptions = {}): Promise<PipeResult> {
+    return pipeInto(this, source, options, this.opts.logger);
   }
 
   /**
@@ -420,6 +255,11 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
   get bufferedBytes(): number {
     this.owner?.catchUp(this);
     return this.pendingBytes + this.heldBytes + socketBuffered(this.res);
+  }
+
+  /** @internal True when a producer (`pipe()`) should wait for `drained()` before it sends more. */
+  get saturated(): boolean {
+    return this.congested || this.pendingBytes > this.opts.maxBufferedBytes / 2;
   }
 
   /**
@@ -650,34 +490,6 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
     // A socket error (reset, EPIPE) means the client is gone; it must never become an uncaught exception.
     if (!this.ended) this.end('client', error);
   };
-
-  private writeHead(req: SseRequest): void {
-    const res = this.res;
-    const headers: Record<string, string | number | readonly string[]> = {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      'X-Accel-Buffering': 'no',
-    };
-    const http2 = isHttp2(req);
-    // Connection is a hop-by-hop header that HTTP/2 forbids (Node throws on it).
-    if (!http2) headers.Connection = 'keep-alive';
-    if (this.opts.headers) {
-      for (const [name, value] of Object.entries(this.opts.headers)) {
-        if (http2 && name.toLowerCase() === 'connection') continue;
-        headers[name] = value;
-      }
-    }
-    if (http2) (res as Http2ServerResponse).setTimeout(0);
-    else {
-      const socket = (req as IncomingMessage).socket;
-      socket?.setNoDelay(true);
-      socket?.setTimeout(0);
-      this.socket = socket ?? undefined;
-    }
-    res.writeHead(200, headers as Record<string, string>);
-    (res as ServerResponse).flushHeaders();
-    if (this.opts.retry !== undefined) this.write_(Buffer.from(`retry: ${this.opts.retry}\n\n`));
-  }
 }
 
 /**
@@ -693,44 +505,6 @@ function isGone(res: SseResponse): boolean {
 
 function socketBuffered(res: SseResponse): number {
   return res.writableLength ?? 0;
-}
-
-function toIterator(source: PipeSource): AsyncIterator<unknown> | Iterator<unknown> {
-  if (source !== null && typeof source === 'object') {
-    const asyncIt = (source as AsyncIterable<unknown>)[Symbol.asyncIterator];
-    if (typeof asyncIt === 'function') return asyncIt.call(source);
-    const syncIt = (source as Iterable<unknown>)[Symbol.iterator];
-    if (typeof syncIt === 'function' && typeof source !== 'string') return syncIt.call(source);
-    if (typeof (source as ReadableStream).getReader === 'function') {
-      // Web streams are async-iterable in Node 20, but not every polyfill is.
-      const reader = (source as ReadableStream).getReader();
-      return {
-        next: () => reader.read() as Promise<IteratorResult<unknown>>,
-        return: async () => {
-          await reader.cancel();
-          return { done: true, value: undefined };
-        },
-      };
-    }
-  }
-  throw new SseTypeError(
-    'SSE_INVALID_SOURCE',
-    `pipe() takes an async iterable, a Node Readable or a web ReadableStream, got ${describe(source)}.`,
-  );
-}
-
-function safeReturn(iterator: AsyncIterator<unknown> | Iterator<unknown>, logger: Logger): void {
-  if (typeof iterator.return !== 'function') return;
-  try {
-    const result = iterator.return();
-    if (result && typeof (result as Promise<unknown>).then === 'function') {
-      (result as Promise<unknown>).then(undefined, (error) =>
-        logger.warn('[ssekit] a piped source failed while stopping', error),
-      );
-    }
-  } catch (error) {
-    logger.warn('[ssekit] a piped source failed while stopping', error);
-  }
 }
 
 /**
@@ -755,16 +529,4 @@ export function createStream(
     );
   }
   return new SseStream(req, res, resolved, clientId);
-}
-
-const resolvedMarker = new WeakSet<object>();
-
-/** @internal Marks options as already validated so adapters validate once per route, not per request. */
-export function markResolved<T extends ResolvedStreamOptions>(options: T): T {
-  resolvedMarker.add(options);
-  return options;
-}
-
-function isResolved(options: object): options is ResolvedStreamOptions {
-  return resolvedMarker.has(options);
 }

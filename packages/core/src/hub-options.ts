@@ -1,0 +1,139 @@
+import type { Broker } from './broker.js';
+import { SseError, SseRangeError, SseTypeError } from './errors.js';
+import { checkEvent, checkRetry, jsonSerializer, type Serializer } from './frame.js';
+import type { HistoryOptions } from './history.js';
+import { MemoryBroker } from './memory-broker.js';
+import type { Logger } from './stream-options.js';
+import { assertKnownOptions, describe, functionOption } from './validate.js';
+
+/**
+ * What a client gets when a connection limit is reached.
+ * - `retry` (default): status 200, a `retry:` hint and an immediate end. `EventSource` treats any non-200 as fatal
+ *   and never reconnects; this answer makes it come back after `retry` ms instead.
+ * - `status`: a plain HTTP error (default 503) with `Retry-After`, for clients that handle it themselves.
+ */
+export type LimitResponse =
+  | { type: 'retry'; retry?: number }
+  | { type: 'status'; status?: number; retryAfter?: number };
+
+/** Options of {@link createHub}. */
+export interface HubOptions {
+  /** The transport. Default: an in-memory broker with `history`. */
+  broker?: Broker;
+  /** History for `Last-Event-ID` resume, for the default in-memory broker. Default `{ size: 1000 }`; `false` for none. */
+  history?: HistoryOptions | false;
+  /** Turns non-string data into text, once per publish. Default `JSON.stringify`. */
+  serializer?: Serializer;
+  /** Most connections this hub accepts at once. Default: no limit. */
+  maxConnections?: number;
+  /** Most connections one client id may hold at once (browser tabs). Default: no limit. */
+  maxConnectionsPerClient?: number;
+  /** How a connection over a limit is answered. Default `{ type: 'retry', retry: 5000 }`. */
+  limitResponse?: LimitResponse;
+  /**
+   * Event sent to a client whose `Last-Event-ID` cannot be resumed from (unknown, expired or malformed), so it can
+   * refetch its state. Its data is JSON `{ reason, lastEventId? }`, its id the newest id. `false` sends only the id.
+   * Default `'ssekit-reset'`.
+   */
+  resetEvent?: string | false;
+  /** Where broker failures and listener errors are reported. Default `console`. */
+  logger?: Logger;
+}
+
+/** Hub options after validation, with the default broker created. */
+export interface ResolvedHubOptions {
+  broker: Broker;
+  serializer: Serializer;
+  logger: Logger;
+  maxConnections: number;
+  maxConnectionsPerClient: number;
+  limitResponse: LimitResponse;
+  resetEvent: string | false;
+}
+
+const HUB_OPTION_KEYS = [
+  'broker',
+  'history',
+  'serializer',
+  'maxConnections',
+  'maxConnectionsPerClient',
+  'limitResponse',
+  'resetEvent',
+  'logger',
+] as const;
+
+/** Validates the options of {@link createHub}, once. Throws on a bad or unknown option. */
+export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new SseTypeError('SSE_INVALID_OPTION', `Hub options must be an object, got ${describe(options)}.`);
+  }
+  assertKnownOptions('createHub()', options, HUB_OPTION_KEYS);
+  if (options.broker !== undefined && options.history !== undefined) {
+    throw new SseError(
+      'SSE_INVALID_OPTION',
+      'Options `broker` and `history` cannot be combined: configure history on the broker you pass.',
+    );
+  }
+  if (options.broker !== undefined) assertBroker(options.broker);
+  const broker = options.broker ?? new MemoryBroker(options.history === undefined ? {} : { history: options.history });
+  const serializer = functionOption<Serializer>('serializer', options.serializer) ?? jsonSerializer;
+  const logger = options.logger ?? console;
+  const maxConnections = limitOption('maxConnections', options.maxConnections);
+  const maxConnectionsPerClient = limitOption('maxConnectionsPerClient', options.maxConnectionsPerClient);
+  const limitResponse = checkLimitResponse(options.limitResponse);
+  if (options.resetEvent !== undefined && options.resetEvent !== false) checkEvent(options.resetEvent);
+  const resetEvent = options.resetEvent ?? 'ssekit-reset';
+  return { broker, serializer, logger, maxConnections, maxConnectionsPerClient, limitResponse, resetEvent };
+}
+
+function limitOption(name: string, value: unknown): number {
+  if (value === undefined) return Number.POSITIVE_INFINITY;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    const message = `Option \`${name}\` must be a positive whole number, got ${describe(value)}.`;
+    // A number out of range is a RangeError, like every other size option; anything else is the wrong type.
+    if (typeof value === 'number') throw new SseRangeError('SSE_INVALID_OPTION', message);
+    throw new SseTypeError('SSE_INVALID_OPTION', message);
+  }
+  return value;
+}
+
+function checkLimitResponse(value: unknown): LimitResponse {
+  if (value === undefined) return { type: 'retry', retry: 5000 };
+  const v = value as Partial<LimitResponse> & Record<string, unknown>;
+  if (v !== null && typeof v === 'object' && v.type === 'retry') {
+    assertKnownOptions('limitResponse', v, ['type', 'retry']);
+    if (v.retry !== undefined) checkRetry(v.retry);
+    return { type: 'retry', retry: (v.retry as number | undefined) ?? 5000 };
+  }
+  if (v !== null && typeof v === 'object' && v.type === 'status') {
+    assertKnownOptions('limitResponse', v, ['type', 'status', 'retryAfter']);
+    const status = (v.status as number | undefined) ?? 503;
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new SseTypeError(
+        'SSE_INVALID_OPTION',
+        `limitResponse.status must be a 4xx or 5xx code, got ${describe(status)}.`,
+      );
+    }
+    if (v.retryAfter !== undefined) checkRetry(v.retryAfter);
+    return { type: 'status', status, retryAfter: (v.retryAfter as number | undefined) ?? 5 };
+  }
+  throw new SseTypeError(
+    'SSE_INVALID_OPTION',
+    "Option `limitResponse` must be { type: 'retry', retry? } or { type: 'status', status?, retryAfter? }.",
+  );
+}
+
+function assertBroker(broker: unknown): void {
+  const b = broker as Partial<Broker> | null;
+  for (const method of ['start', 'publish', 'replay', 'close'] as const) {
+    if (b === null || typeof b !== 'object' || typeof b[method] !== 'function') {
+      throw new SseTypeError(
+        'SSE_INVALID_OPTION',
+        `Option \`broker\` must implement Broker: \`${method}()\` is missing.`,
+      );
+    }
+  }
+  if (b?.control !== undefined && typeof b.control !== 'function') {
+    throw new SseTypeError('SSE_INVALID_OPTION', 'Option `broker`: `control`, when present, must be a method.');
+  }
+}

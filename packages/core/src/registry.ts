@@ -1,0 +1,84 @@
+import type { Target } from './broker.js';
+import type { SseStream } from './stream.js';
+
+/**
+ * The open streams of one hub, by client id and by topic. A client id or topic is kept only while it has a stream:
+ * the maps never grow with clients that left or topics nobody reads any more.
+ */
+export class Registry {
+  /** Every registered stream. */
+  readonly all = new Set<SseStream>();
+  private readonly byClient = new Map<string, Set<SseStream>>();
+  private readonly byTopic = new Map<string, Set<SseStream>>();
+
+  /** Client ids with at least one stream. */
+  get clientCount(): number {
+    return this.byClient.size;
+  }
+
+  /** Topics with at least one subscriber. */
+  get topicCount(): number {
+    return this.byTopic.size;
+  }
+
+  clientIds(): string[] {
+    return [...this.byClient.keys()];
+  }
+
+  topics(): string[] {
+    return [...this.byTopic.keys()];
+  }
+
+  /** The streams of one client id; `undefined` when it has none. */
+  ofClient(clientId: string): ReadonlySet<SseStream> | undefined {
+    return this.byClient.get(clientId);
+  }
+
+  /** The streams an event for `target` reaches; `undefined` when no client id or topic matches. */
+  lookup(target: Target): ReadonlySet<SseStream> | undefined {
+    if (target.type === 'all') return this.all;
+    return target.type === 'client' ? this.byClient.get(target.clientId) : this.byTopic.get(target.topic);
+  }
+
+  /** Registers a stream under its client id and the given topics. */
+  add(stream: SseStream, topics: readonly string[]): void {
+    this.all.add(stream);
+    if (stream.clientId !== undefined) addTo(this.byClient, stream.clientId, stream);
+    for (const topic of topics) this.subscribe(stream, topic);
+  }
+
+  /** Subscribes a registered stream to a topic (recorded in `stream.topics` too). */
+  subscribe(stream: SseStream, topic: string): void {
+    stream.topics.add(topic);
+    addTo(this.byTopic, topic, stream);
+  }
+
+  unsubscribe(stream: SseStream, topic: string): void {
+    if (!stream.topics.delete(topic)) return;
+    removeFrom(this.byTopic, topic, stream);
+  }
+
+  /** Removes a stream from every map; false when it was not registered. */
+  remove(stream: SseStream): boolean {
+    if (!this.all.delete(stream)) return false;
+    if (stream.clientId !== undefined) removeFrom(this.byClient, stream.clientId, stream);
+    for (const topic of stream.topics) removeFrom(this.byTopic, topic, stream);
+    return true;
+  }
+}
+
+function addTo(map: Map<string, Set<SseStream>>, key: string, stream: SseStream): void {
+  let set = map.get(key);
+  if (set === undefined) {
+    set = new Set();
+    map.set(key, set);
+  }
+  set.add(stream);
+}
+
+function removeFrom(map: Map<string, Set<SseStream>>, key: string, stream: SseStream): void {
+  const set = map.get(key);
+  if (set === undefined) return;
+  set.delete(stream);
+  if (set.size === 0) map.delete(key);
+}

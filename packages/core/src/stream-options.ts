@@ -1,0 +1,97 @@
+import { SseTypeError } from './errors.js';
+import { checkRetry, jsonSerializer, type Serializer } from './frame.js';
+import { assertKnownOptions, describe, durationOption, functionOption, positiveIntOption } from './validate.js';
+
+/** Options of one stream. Adapters take the same options per route. */
+export interface StreamOptions {
+  /** Milliseconds between keep-alive comments on an idle stream; `false` disables them. Default 15000. */
+  heartbeat?: number | false;
+  /** Maximum lifetime in milliseconds; `false` (default) for none. On expiry the client is told to reconnect. */
+  timeout?: number | false;
+  /** Reconnection delay sent to the client at connect (`retry:` field), in ms. Default: none sent. */
+  retry?: number;
+  /** Bytes that may wait for a client that does not read, before it is cut off as a slow consumer. Default 1 MiB. */
+  maxBufferedBytes?: number;
+  /** Extra response headers; they override ssekit's defaults. */
+  headers?: Record<string, string | number | readonly string[]>;
+  /** Turns non-string data into text. Default `JSON.stringify`. */
+  serializer?: Serializer;
+  /** Where errors that cannot be thrown are reported (a piped source that failed). Default `console`. */
+  logger?: Logger;
+}
+
+/** The subset of a logger ssekit uses; `console`, pino and Fastify's `app.log` fit. */
+export interface Logger {
+  error(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+}
+
+/** Default `maxBufferedBytes`: 1 MiB. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
+/** Default heartbeat: 15 s, below the 30 to 60 s idle timeouts of common proxies and load balancers. */
+export const DEFAULT_HEARTBEAT = 15_000;
+
+const STREAM_OPTION_KEYS = [
+  'heartbeat',
+  'timeout',
+  'retry',
+  'maxBufferedBytes',
+  'headers',
+  'serializer',
+  'logger',
+] as const;
+
+/** Stream options after validation. */
+export interface ResolvedStreamOptions {
+  heartbeat: number | false;
+  timeout: number | false;
+  retry: number | undefined;
+  maxBufferedBytes: number;
+  headers: Record<string, string | number | readonly string[]> | undefined;
+  serializer: Serializer;
+  logger: Logger;
+}
+
+/** Validates stream options once (adapters do it when a route is set up). Throws on a bad or unknown option. */
+export function resolveStreamOptions(
+  options: StreamOptions = {},
+  extraKeys: readonly string[] = [],
+): ResolvedStreamOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new SseTypeError('SSE_INVALID_OPTION', `Stream options must be an object, got ${describe(options)}.`);
+  }
+  assertKnownOptions('an SSE stream', options, [...STREAM_OPTION_KEYS, ...extraKeys]);
+  if (options.retry !== undefined) checkRetry(options.retry);
+  if (options.headers !== undefined && (options.headers === null || typeof options.headers !== 'object')) {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `Option \`headers\` must be an object, got ${describe(options.headers)}.`,
+    );
+  }
+  const logger = options.logger ?? console;
+  if (typeof logger.error !== 'function' || typeof logger.warn !== 'function') {
+    throw new SseTypeError('SSE_INVALID_OPTION', 'Option `logger` must have `error` and `warn` methods.');
+  }
+  return markResolved({
+    heartbeat: durationOption('heartbeat', options.heartbeat, DEFAULT_HEARTBEAT),
+    timeout: durationOption('timeout', options.timeout, false),
+    retry: options.retry,
+    maxBufferedBytes: positiveIntOption('maxBufferedBytes', options.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES),
+    headers: options.headers,
+    serializer: functionOption<Serializer>('serializer', options.serializer) ?? jsonSerializer,
+    logger,
+  });
+}
+
+const resolvedMarker = new WeakSet<object>();
+
+/** @internal Marks options as already validated so adapters validate once per route, not per request. */
+export function markResolved<T extends ResolvedStreamOptions>(options: T): T {
+  resolvedMarker.add(options);
+  return options;
+}
+
+/** True for options that came out of {@link resolveStreamOptions}, which need no second validation. */
+export function isResolved(options: object): options is ResolvedStreamOptions {
+  return resolvedMarker.has(options);
+}
