@@ -211,7 +211,14 @@ async function main(): Promise<number> {
     const candidates = servers.filter((s) => s.heartbeat);
     for (let run = 1; run <= options.runs; run++) {
       for (const spec of candidates) {
-        const result = await runHeartbeat(spec, heartbeatConns, options.heartbeatSeconds, run, clientLimits);
+        const result = await runHeartbeat(
+          spec,
+          heartbeatConns,
+          options.heartbeatSeconds,
+          run,
+          clientLimits,
+          profiled(spec),
+        );
         results.heartbeat.push(result);
         console.log(formatHeartbeat(result, options.runs));
         save();

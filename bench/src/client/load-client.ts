@@ -43,7 +43,7 @@ export type ClientMessage =
 /** Connections being opened at once: the server's accept backlog is finite. */
 const OPEN_CONCURRENCY = 200;
 /** Longest wait for one connection's response head. */
-const OPEN_TIMEOUT_MS = 30_000;
+const OPEN_TIMEOUT_MS = 120_000;
 
 interface Connection {
   index: number;

@@ -18,6 +18,7 @@ const xml = (text: string): string =>
 
 function colour(server: string): string {
   if (server === 'raw-node') return '#4b5563';
+  if (server.endsWith('-raw')) return '#9ca3af';
   if (server.startsWith('ssekit')) return '#0f766e';
   return '#6b7fa8';
 }

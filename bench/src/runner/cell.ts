@@ -78,7 +78,8 @@ export async function openConnections(clients: LoadClient[], port: number, conns
       const share = Math.floor(conns / count) + (i < conns % count ? 1 : 0);
       if (share === 0) return;
       client.send({ op: 'open', port, count: share });
-      await client.next(isOp('opened'), 60_000 + share * 10, 'opened connections');
+      // Generous: express-sse writes to every open connection whenever one opens, so opening N costs it O(N²).
+      await client.next(isOp('opened'), 60_000 + share * 100, 'opened connections');
     }),
   );
   return performance.now() - started;

@@ -43,13 +43,17 @@ export async function runHeartbeat(
   seconds: number,
   run: number,
   limits: Limits,
+  nodeFlags: string[] = [],
 ): Promise<HeartbeatResult> {
   const base: HeartbeatResult = { server: spec.name, run, conns, seconds, ok: false };
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   let clients: LoadClient[] = [];
   const agent = statsAgent();
   try {
-    server = await startServer(spec.name, spec.file, { env: { BENCH_HEARTBEAT_MS: String(HEARTBEAT_MS) } });
+    server = await startServer(spec.name, spec.file, {
+      env: { BENCH_HEARTBEAT_MS: String(HEARTBEAT_MS) },
+      nodeFlags,
+    });
     const { port } = server;
     const empty = await getStats(port, agent, true);
     clients = startClients(conns, limits, spec.name);

@@ -31,6 +31,22 @@ export const SERVERS: readonly ServerSpec[] = [
     ssekit: false,
   },
   {
+    name: 'express-raw',
+    label: 'Express floor (raw writes)',
+    file: server('express-raw.ts'),
+    packages: ['express'],
+    heartbeat: false,
+    ssekit: false,
+  },
+  {
+    name: 'fastify-raw',
+    label: 'Fastify floor (raw writes)',
+    file: server('fastify-raw.ts'),
+    packages: ['fastify'],
+    heartbeat: false,
+    ssekit: false,
+  },
+  {
     name: 'ssekit-core',
     label: 'ssekit (core, node:http)',
     file: server('ssekit-core.ts'),
