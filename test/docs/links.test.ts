@@ -3,15 +3,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { anchorsOf, linksOf, slugOf } from './links.js';
+import { markdownFiles } from './markdown.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-function markdownFiles(): string[] {
-  const files = existsSync(join(root, 'README.md')) ? ['README.md'] : [];
-  const docs = join(root, 'docs');
-  for (const name of readdirSync(docs).sort()) if (name.endsWith('.md')) files.push(`docs/${name}`);
-  return files;
-}
 
 describe('links between the docs', () => {
   it('slugs headings the way GitHub does', () => {
@@ -23,7 +17,7 @@ describe('links between the docs', () => {
     expect(anchorsOf('# A\n## A\n```md\n# not a heading\n```\n<a id="x"></a>')).toEqual(new Set(['a', 'a-1', 'x']));
   });
 
-  for (const file of markdownFiles()) {
+  for (const file of markdownFiles(root)) {
     it(`every relative link of ${file} points at an existing file and anchor`, () => {
       const broken: string[] = [];
       for (const link of linksOf(readFileSync(join(root, file), 'utf8'))) {

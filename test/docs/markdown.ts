@@ -1,3 +1,6 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
 /**
  * Finds the TypeScript code blocks of a Markdown file, so the docs' samples can be compiled.
  *
@@ -85,4 +88,16 @@ function stripIndent(text: string, indent: number): string {
   let n = 0;
   while (n < indent && n < text.length && text[n] === ' ') n++;
   return text.slice(n);
+}
+
+/**
+ * The Markdown pages a reader sees, relative to the repository root: the README, every page of docs/, and the
+ * READMEs of the packages and the demo (what npm and the repository show for each).
+ */
+export function markdownFiles(root: string): string[] {
+  const files = ['README.md'];
+  for (const name of readdirSync(join(root, 'docs')).sort()) if (name.endsWith('.md')) files.push(`docs/${name}`);
+  for (const name of readdirSync(join(root, 'packages')).sort()) files.push(`packages/${name}/README.md`);
+  files.push('demo/README.md');
+  return files.filter((file) => existsSync(join(root, file)));
 }

@@ -2,31 +2,19 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CodeBlock, extractCodeBlocks } from './markdown.js';
+import { type CodeBlock, extractCodeBlocks, markdownFiles } from './markdown.js';
 import { type CheckRun, checkBlocks } from './type-check.js';
 
-// Every ```ts block of README.md and docs/*.md is a real program: this file compiles each one against the packages'
+// Every ```ts block of the READMEs and docs/*.md is a real program: this file compiles each one against the packages'
 // sources so that a renamed option or a changed signature breaks the build, not the reader. docs/api.md is left out:
 // it is generated from the sources and kept current by api.test.ts.
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const GENERATED = new Set(['docs/api.md']);
 
-function markdownFiles(): string[] {
-  const files = existsSync(join(root, 'README.md')) ? ['README.md'] : [];
-  const docs = join(root, 'docs');
-  if (existsSync(docs)) {
-    for (const name of readdirSync(docs).sort()) {
-      const file = `docs/${name}`;
-      if (name.endsWith('.md') && !GENERATED.has(file)) files.push(file);
-    }
-  }
-  return files;
-}
-
-const blocks: CodeBlock[] = markdownFiles().flatMap((file) =>
-  extractCodeBlocks(file, readFileSync(join(root, file), 'utf8')),
-);
+const blocks: CodeBlock[] = markdownFiles(root)
+  .filter((file) => !GENERATED.has(file))
+  .flatMap((file) => extractCodeBlocks(file, readFileSync(join(root, file), 'utf8')));
 
 let run: CheckRun | undefined;
 
