@@ -90,6 +90,11 @@ export function generated(results: BenchResults): string {
   out.push(
     `- Matrix: ${config.conns.map((c) => num(c)).join(', ')} connections × ${config.events} events × ${config.sizes.map(sizeLabel).join(' and ')}; ${config.runs} run(s), medians; a ${config.warmup}-event warm-up broadcast before the measured one.`,
   );
+  if (results.build !== undefined) {
+    out.push(
+      `- ssekit: ${results.build.ssekit === 'dist' ? 'its built packages (dist)' : 'its TypeScript sources through tsx (--source)'}, commit ${results.build.commit}.`,
+    );
+  }
   out.push(
     `- Versions: ${Object.entries(results.versions)
       .map(([pkg, v]) => `${pkg} ${v}`)

@@ -3,7 +3,7 @@
  * broadcast published on the first. Uses its own `redis-server` on a free port (never the system one), flushed
  * between cells. The figures are those of the matrix; server CPU is the sum of both instances.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -98,8 +98,8 @@ async function startRedis(): Promise<OwnRedis> {
     }
     await sleep(100);
   }
-  const info = await command(port, 'INFO server').catch(() => '');
-  const version = /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? '';
+  const about = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout ?? '';
+  const version = /v=([^\s]+)/.exec(about)?.[1] ?? 'unknown';
   return { port, version, stop };
 }
 
