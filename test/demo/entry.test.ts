@@ -31,7 +31,9 @@ function run(args: string[], env: Record<string, string>, command = 'pnpm'): Com
   let exited = false;
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.once('exit', () => (exited = true));
+  // 'close', not 'exit': pnpm exits on SIGTERM at once, while the processes it started still hold its output open
+  // and are still printing how they shut down.
+  child.once('close', () => (exited = true));
   const handle: Command = {
     child,
     output: () => output,
