@@ -14,6 +14,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
+import { readBaseCompilerOptions } from './tsconfig-options.js';
 
 /** The packages documented, in the order they appear. */
 export const API_PACKAGES = ['core', 'express', 'fastify', 'redis'] as const;
@@ -226,12 +227,8 @@ export function generateApiDocs(root: string): string {
 const IGNORED_TAGS = new Set(['packageDocumentation', 'internal', 'module']);
 
 function compilerOptions(root: string): ts.CompilerOptions {
-  const configPath = join(root, 'tsconfig.base.json');
-  const config = ts.readConfigFile(configPath, ts.sys.readFile);
-  if (config.error) throw new Error(ts.flattenDiagnosticMessageText(config.error.messageText, '\n'));
-  const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, root, undefined, configPath);
   return {
-    ...parsed.options,
+    ...readBaseCompilerOptions(root),
     noEmit: false,
     declaration: true,
     emitDeclarationOnly: true,

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import ts from 'typescript';
+import { readBaseCompilerOptions } from '../../scripts/tsconfig-options.js';
 import type { CodeBlock } from './markdown.js';
 
 /**
@@ -127,12 +128,8 @@ function groupOf(block: CodeBlock): string | { problem: string } {
 
 /** The repository's own compiler options (tsconfig.base.json), so samples are held to the project's strictness. */
 function baseOptions(root: string): ts.CompilerOptions {
-  const configPath = join(root, 'tsconfig.base.json');
-  const config = ts.readConfigFile(configPath, ts.sys.readFile);
-  if (config.error) throw new Error(ts.flattenDiagnosticMessageText(config.error.messageText, '\n'));
-  const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, root, undefined, configPath);
   return {
-    ...parsed.options,
+    ...readBaseCompilerOptions(root),
     noEmit: true,
     declaration: false,
     sourceMap: false,
