@@ -28,7 +28,7 @@ function randomClientId() {
 }
 
 // The client id: from the address (so a reload keeps it) or a new one, written back into the address. A real app
-// would take it from its session instead; the seed's API puts it in the path.
+// would take it from its session instead; this API puts it in the path.
 const query = new URLSearchParams(location.search);
 const clientId = query.get('clientId') || randomClientId();
 if (query.get('clientId') !== clientId) {
@@ -434,7 +434,7 @@ function renderOnline() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Notifications (seed 004's API).
+// Notifications (the notification registry's API).
 
 function renderNotification(note, id, replayed) {
   const inbox = $('inbox');
@@ -488,7 +488,7 @@ $('disconnect').addEventListener('click', async () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// The finite word stream (seed 003).
+// The finite word stream.
 
 const words = { es: undefined, runs: 0, total: 0 };
 

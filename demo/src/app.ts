@@ -78,7 +78,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
 
   const sseRoutes: SseRoute[] = [
     notifications.connectRoute(),
-    // The seeds' single-feed endpoints, for curl and for pages that want one feed.
+    // One endpoint per feed, for curl and for pages that want one feed.
     feedRoute('/api/stocks', STOCKS_TOPIC),
     feedRoute('/api/perf', PERF_TOPIC),
     {

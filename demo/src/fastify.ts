@@ -17,7 +17,7 @@ export async function createFastifyApp(app: DemoApp): Promise<FastifyInstance> {
     // Client ids may be 256 characters (ssekit's limit), 768 once percent-encoded; Fastify's default stops at 100.
     routerOptions: { maxParamLength: 3 * MAX_NAME_LENGTH },
   });
-  // The seed's API takes `message` as a form field too; Fastify parses JSON only, out of the box.
+  // The notification registry's API takes `message` as a form field too; Fastify parses JSON only, out of the box.
   server.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });

@@ -13,7 +13,7 @@ const OPTIONAL_TOPICS = new Set([STOCKS_TOPIC, PERF_TOPIC]);
 /** Longest message accepted, in characters. */
 export const MAX_MESSAGE_LENGTH = 500;
 
-/** Seed 004's timings: a heartbeat every 30 s and a 30 min lifetime, after which the browser reconnects and resumes. */
+/** The notification registry's timings: a heartbeat every 30 s and a 30 min lifetime, after which the browser reconnects and resumes. */
 export const HEARTBEAT = 30_000;
 export const LIFETIME = 30 * 60_000;
 
@@ -37,11 +37,12 @@ export interface NotificationOptions {
 }
 
 /**
- * Seed 004's SseEmitter registry on a hub: `connect/:clientId`, `send/:clientId`, `sendAll` and
- * `disconnect/:clientId`, plus `drop/:clientId`, which cuts the client's TCP connection to show a resume.
+ * The notification registry (a Spring service's map of `SseEmitter`s by client id, recreated) on a hub:
+ * `connect/:clientId`, `send/:clientId`, `sendAll` and `disconnect/:clientId`, plus `drop/:clientId`, which cuts the
+ * client's TCP connection to show a resume.
  *
- * What the seed kept by hand (a map of emitters, a heartbeat thread per client, removal on completion, timeout and
- * error) is the hub's job here; several tabs may share a client id, and ids survive a reconnect.
+ * What the Spring service kept by hand (a map of emitters, a heartbeat thread per client, removal on completion,
+ * timeout and error) is the hub's job here; several tabs may share a client id, and ids survive a reconnect.
  */
 export class Notifications {
   // Which socket carries which stream, for `drop`. Weak: a stream that ended is forgotten with it.
@@ -53,7 +54,7 @@ export class Notifications {
   connectRoute(): SseRoute {
     return {
       path: '/api/sse/connect/:clientId',
-      // A real app takes the id from its session or token; the seed's API puts it in the path.
+      // A real app takes the id from its session or token; this API puts it in the path.
       clientId: (req) => req.params.clientId,
       topics: (req) => [ALL_CLIENTS_TOPIC, ...optionalTopics(req)],
       heartbeat: HEARTBEAT,
@@ -169,7 +170,7 @@ function optionalTopics(req: RouteRequest): string[] {
   return topics;
 }
 
-/** The seed's `message` parameter: from a JSON or form body, or the query string. */
+/** The registry API's `message` parameter: from a JSON or form body, or the query string. */
 function readMessage(req: ApiRequest): string {
   const body = req.body;
   const fromBody = body !== null && typeof body === 'object' ? (body as Record<string, unknown>).message : undefined;

@@ -38,7 +38,7 @@ export interface PerfSample {
 const MAX_LISTED_CLIENTS = 50;
 
 /**
- * Seed 003's server-performance feed: an endless `perf` event per interval with CPU, memory and the hub's own
+ * The server-performance feed: an endless `perf` event per interval with CPU, memory and the hub's own
  * traffic from `hub.stats()`.
  */
 export class PerformanceFeed {

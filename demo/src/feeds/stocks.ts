@@ -31,8 +31,9 @@ const LISTING = [
 ] as const;
 
 /**
- * Seed 000's stock ticker, on a hub: a random walk per symbol, one `tick` event per interval on the `stocks` topic.
- * Where the seed started a thread per connection, one publisher serves every subscriber on every instance.
+ * The stock ticker, on a hub: a random walk per symbol, one `tick` event per interval on the `stocks` topic.
+ * Instead of a thread per connection (the usual Spring `SseEmitter` ticker), one publisher serves every subscriber
+ * on every instance.
  */
 export class StockTicker {
   private readonly prices: number[] = LISTING.map((s) => s.open);

@@ -8,7 +8,7 @@ export const WORDS = (
 ).split(' ');
 
 /**
- * Seed 003's finite word stream as an async generator: one word per `interval`, then done. `signal` (the stream's)
+ * The finite word stream as an async generator: one word per `interval`, then done. `signal` (the stream's)
  * interrupts the wait at once when the client leaves, so no timer outlives the connection.
  */
 export async function* words(interval: number, signal: AbortSignal): AsyncGenerator<string> {
