@@ -1,19 +1,17 @@
 import {
-  type Broker,
-  type ControlMessage,
   createHub,
   createMemoryBroker,
   createStream,
   DEFAULT_CLOSE_RETRY,
   type Hub,
   type HubOptions,
-  openConnection,
-  resolveConnectOptions,
   SseError,
   SseRangeError,
   type SseStream,
   SseTypeError,
 } from '@ssekit/core';
+import { openConnection, resolveConnectOptions } from '@ssekit/core/adapter';
+import type { Broker, ControlMessage } from '@ssekit/core/broker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { gatedReplayBroker, sharedMemoryBrokers } from '../../../test/support/brokers.js';
 import { openEventSource, type RawSse, rawSse } from '../../../test/support/clients.js';

@@ -7,15 +7,16 @@ import { promisify } from 'node:util';
 import {
   createStream,
   DEFAULT_CLOSE_RETRY,
-  MAX_LAST_EVENT_ID_LENGTH,
   type PipeResult,
   SseError,
   SseRangeError,
   type SseStream,
   SseTypeError,
 } from '@ssekit/core';
+import { endStream, MAX_LAST_EVENT_ID_LENGTH } from '@ssekit/core/adapter';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openEventSource, rawSse } from '../../../test/support/clients.js';
+import { watchClock } from '../../../test/support/clock.js';
 import { expectSseError } from '../../../test/support/errors.js';
 import { http2Get, type RunningHttp2, serveHttp2 } from '../../../test/support/http2.js';
 import { captureLogger } from '../../../test/support/logger.js';
@@ -23,7 +24,6 @@ import { stalledClient } from '../../../test/support/stalled.js';
 import { closed, type StreamServer, serveStreams } from '../../../test/support/stream-server.js';
 import { closeAfterEach } from '../../../test/support/teardown.js';
 import { sleep, waitFor } from '../../../test/support/wait.js';
-import { clock } from '../src/clock.js';
 
 const quiet = captureLogger();
 let server: StreamServer | undefined;
@@ -151,6 +151,8 @@ describe('response head', () => {
 
 describe('a client that left before the stream opened', () => {
   it('HTTP/1.1: the stream is born closed with reason client, and leaves nothing behind', async () => {
+    const clock = watchClock();
+    teardown.defer(clock.stop);
     const before = clock.size;
     let stream: SseStream | undefined;
     server = await serveStreams(async (req, res) => {
@@ -170,6 +172,8 @@ describe('a client that left before the stream opened', () => {
   });
 
   it('HTTP/2: the stream is born closed with reason client, and leaves nothing behind', async () => {
+    const clock = watchClock();
+    teardown.defer(clock.stop);
     const before = clock.size;
     let stream: SseStream | undefined;
     h2 = await serveHttp2((req, res) => {
@@ -254,32 +258,39 @@ describe('heartbeat', () => {
   });
 
   it('is skipped when data went out within the interval', async () => {
+    const clock = watchClock();
+    teardown.defer(clock.stop);
     const { url } = await open({ heartbeat: 60_000 });
     const raw = await rawSse(url);
     teardown.defer(raw.close);
     const stream = await server!.stream();
+    const ticking = clock.last();
     // Data sent a while after the connection opened must count from when it was sent.
     await sleep(300);
     stream.send('data');
     await raw.waitForEvents(1);
     const sentAt = Date.now();
-    stream.tick(sentAt + 60_000 - 100);
+    ticking.tick(sentAt + 60_000 - 100);
     stream.send('more');
     await raw.waitForEvents(2);
     expect(raw.comments).toEqual([]);
-    stream.tick(Date.now() + 60_000);
+    ticking.tick(Date.now() + 60_000);
     await waitFor(() => raw.comments.length === 1, 'a heartbeat once the interval passed without data');
     expect(raw.text).toBe('data: data\n\ndata: more\n\n:\n\n');
   });
 
   it('is off with heartbeat: false, and such a stream is not on the clock', async () => {
+    const clock = watchClock();
+    teardown.defer(clock.stop);
     const before = clock.size;
     const { url } = await open({ heartbeat: false });
     const raw = await rawSse(url);
     teardown.defer(raw.close);
     const stream = await server!.stream();
     expect(clock.size).toBe(before);
-    stream.tick(Date.now() + 10 * 60_000);
+    // Nothing to tick: the clock never walks this stream, however much time passes.
+    expect(() => clock.last()).toThrow();
+    await sleep(50);
     stream.send('only data');
     await raw.waitForEvents(1);
     expect(raw.text).toBe('data: only data\n\n');
@@ -288,6 +299,8 @@ describe('heartbeat', () => {
   it('uses ONE shared timer for every stream, not one per connection', async () => {
     const setIntervalSpy = vi.spyOn(globalThis, 'setInterval');
     const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
+    const clock = watchClock();
+    teardown.defer(clock.stop);
     const before = clock.size;
     let timersDuringCreate = 0;
     server = await serveStreams((req, res) => {
@@ -312,6 +325,8 @@ describe('heartbeat', () => {
   });
 
   it('never piles up behind a full buffer: no heartbeat is queued while the client is not reading', async () => {
+    const clock = watchClock();
+    teardown.defer(clock.stop);
     const { url } = await open({ heartbeat: 60_000, maxBufferedBytes: 64 * 1024 * 1024 });
     const client = await stalledClient(url);
     teardown.defer(client.close);
@@ -324,8 +339,8 @@ describe('heartbeat', () => {
     }
     expect(stream.bufferedBytes).toBeGreaterThan(0);
     const buffered = stream.bufferedBytes;
-    stream.tick(Date.now() + 10 * 60_000);
-    stream.tick(Date.now() + 20 * 60_000);
+    clock.last().tick(Date.now() + 10 * 60_000);
+    clock.last().tick(Date.now() + 20 * 60_000);
     expect(stream.bufferedBytes).toBe(buffered);
     expect(stream.closed).toBe(false);
   });
@@ -405,7 +420,7 @@ describe('close reasons', () => {
     stream.on('close', (reason) => reasons.push(reason));
     stream.close();
     stream.close();
-    stream.end('error');
+    endStream(stream, 'error');
     raw.close();
     await sleep(20);
     expect(reasons).toEqual(['server']);
