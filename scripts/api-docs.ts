@@ -4,7 +4,8 @@
  *   pnpm docs:api            writes docs/api.md
  *   pnpm docs:api --check    exits with status 1 when docs/api.md is out of date
  *
- * How: one TypeScript Program over `packages/<name>/src/index.ts`; the checker lists each entry point's exports
+ * How: one TypeScript Program over each entry point (`packages/<name>/src/index.ts`, and the subpath entries in
+ * API_SUBPATHS, e.g. `@ssekit/core/adapter` from `packages/core/src/adapter.ts`); the checker lists each entry point's exports
  * (following `export *` and re-exports) and their doc comments; the signatures are taken from the declaration
  * files the compiler emits in memory with `stripInternal`, so `@internal` members and function bodies never show.
  * A package whose `src/index.ts` does not exist yet is skipped. test/docs/api.test.ts regenerates and compares, so
@@ -18,6 +19,9 @@ import { readBaseCompilerOptions } from './tsconfig-options.js';
 
 /** The packages documented, in the order they appear. */
 export const API_PACKAGES = ['core', 'express', 'fastify', 'redis'] as const;
+
+/** Subpath entry points (`@ssekit/<dir>/<subpath>` from `src/<subpath>.ts`), documented after their package's root. */
+export const API_SUBPATHS: Readonly<Record<string, readonly string[]>> = { core: ['adapter', 'broker'] };
 
 /** One exported name. */
 export interface ApiEntry {
@@ -39,8 +43,9 @@ export interface ApiEntry {
 
 /** One package's reference. */
 export interface ApiPackage {
-  /** `@ssekit/<dir>`. */
+  /** `@ssekit/<dir>`, or `@ssekit/<dir>/<subpath>` for a subpath entry point. */
   name: string;
+  /** The key of its anchors: the package folder, or `<folder>-<subpath>` for a subpath entry point. */
   dir: string;
   /** The `@packageDocumentation` comment of its index.ts, as Markdown. */
   overview: string;
@@ -52,7 +57,18 @@ export interface ApiPackage {
 /** Builds the model of every package whose `src/index.ts` exists. */
 export function buildApiModel(root: string): ApiPackage[] {
   const present = API_PACKAGES.filter((dir) => existsSync(join(root, 'packages', dir, 'src', 'index.ts')));
-  const entryFiles = present.map((dir) => join(root, 'packages', dir, 'src', 'index.ts'));
+  const points = present.flatMap((pkg) => [
+    { key: pkg as string, pkg, file: join(root, 'packages', pkg, 'src', 'index.ts'), name: `@ssekit/${pkg}` },
+    ...(API_SUBPATHS[pkg] ?? [])
+      .map((sub) => ({
+        key: `${pkg}-${sub}`,
+        pkg,
+        file: join(root, 'packages', pkg, 'src', `${sub}.ts`),
+        name: `@ssekit/${pkg}/${sub}`,
+      }))
+      .filter((point) => existsSync(point.file)),
+  ]);
+  const entryFiles = points.map((point) => point.file);
   const options = compilerOptions(root);
   const program = ts.createProgram({ rootNames: entryFiles, options });
   const checker = program.getTypeChecker();
@@ -67,19 +83,25 @@ export function buildApiModel(root: string): ApiPackage[] {
   };
 
   // Pass 1: names and anchors, so that docs can link to any entry of any package.
-  const collected: { dir: string; index: ts.SourceFile; exports: ts.Symbol[] }[] = [];
-  for (const dir of present) {
-    const index = program.getSourceFile(join(root, 'packages', dir, 'src', 'index.ts')) as ts.SourceFile;
+  const collected: { dir: string; pkg: string; name: string; index: ts.SourceFile; exports: ts.Symbol[] }[] = [];
+  // The symbols each package's root entry exports: a subpath entry shows those as re-exported from the root.
+  const rootTargets = new Map<string, Set<ts.Symbol>>();
+  for (const { key: dir, pkg, file, name } of points) {
+    const index = program.getSourceFile(file) as ts.SourceFile;
     const moduleSymbol = checker.getSymbolAtLocation(index);
     const exports = moduleSymbol === undefined ? [] : checker.getExportsOfModule(moduleSymbol);
     exports.sort((a, b) => compareNames(a.name, b.name));
     links.byPackage.set(dir, new Set(exports.map((symbol) => symbol.name)));
     for (const symbol of exports) if (!links.first.has(symbol.name)) links.first.set(symbol.name, dir);
-    collected.push({ dir, index, exports });
+    collected.push({ dir, pkg, name, index, exports });
+    if (dir === pkg) {
+      const targets = exports.map((e) => (e.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(e) : e));
+      rootTargets.set(pkg, new Set(targets));
+    }
   }
 
   // Pass 2: the entries.
-  for (const { dir, index, exports } of collected) {
+  for (const { dir, pkg, name, index, exports } of collected) {
     const entries: ApiEntry[] = [];
     const named = new Map<ts.Symbol, string>();
     for (const exported of exports) {
@@ -103,16 +125,18 @@ export function buildApiModel(root: string): ApiPackage[] {
       };
       const other = named.get(target);
       if (other !== undefined && other !== exported.name) entry.aliasOf = other;
-      if (origin !== undefined && origin !== dir) entry.reexportedFrom = `@ssekit/${origin}`;
+      if (origin !== undefined && origin !== pkg) entry.reexportedFrom = `@ssekit/${origin}`;
+      else if (dir !== pkg && rootTargets.get(pkg)?.has(target)) entry.reexportedFrom = `@ssekit/${pkg}`;
       else if (first !== undefined && origin === undefined) entry.reexportedFrom = moduleNameOf(first.getSourceFile());
       entries.push(entry);
     }
     model.push({
-      name: `@ssekit/${dir}`,
+      name,
       dir,
       overview: packageOverview(index, links, dir),
       entries,
-      augmentations: augmentationsOf(program, join(root, 'packages', dir, 'src'), declarations, root),
+      augmentations:
+        dir === pkg ? augmentationsOf(program, join(root, 'packages', pkg, 'src'), declarations, root) : [],
     });
   }
   return model;
@@ -170,7 +194,7 @@ export function renderApiMarkdown(model: readonly ApiPackage[]): string {
         continue;
       }
       if (entry.reexportedFrom?.startsWith('@ssekit/')) {
-        const from = entry.reexportedFrom.slice('@ssekit/'.length);
+        const from = entry.reexportedFrom.slice('@ssekit/'.length).replace('/', '-');
         out.push(
           `*${entry.kind}*, re-exported from [\`${entry.reexportedFrom}\`](#${anchorOf(from, entry.name)}) so that ` +
             `you can import it from \`${pkg.name}\` as well.`,

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ConnectOptions, Hub, SseStream } from '@ssekit/core';
+import type { Hub, SseStream } from '@ssekit/core';
+import type { ConnectOptions } from '@ssekit/core/adapter';
 import type { SocketTracker } from '../support/server.js';
 
 /** What a route's callbacks see of a request, whichever framework parsed it. */

@@ -29,11 +29,12 @@ describe('docs/api.md, the reference generated from the sources', () => {
     );
   });
 
-  it('documents every package whose src/index.ts exists', () => {
-    const expected = ['core', 'express', 'fastify', 'redis'].filter((dir) =>
-      existsSync(join(root, 'packages', dir, 'src', 'index.ts')),
-    );
-    expect(model.map((pkg) => pkg.dir)).toEqual(expected);
+  it('documents every package whose src/index.ts exists, and each subpath entry point after its package', () => {
+    const expected = ['core', 'core/adapter', 'core/broker', 'express', 'fastify', 'redis'].filter((entry) => {
+      const [dir, subpath] = entry.split('/') as [string, string | undefined];
+      return existsSync(join(root, 'packages', dir, 'src', `${subpath ?? 'index'}.ts`));
+    });
+    expect(model.map((pkg) => pkg.name)).toEqual(expected.map((entry) => `@ssekit/${entry}`));
   });
 
   it('has a doc comment for every exported name (TSDoc is the reference)', () => {

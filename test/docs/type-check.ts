@@ -42,7 +42,7 @@ export interface CheckRun {
   dispose(): void;
 }
 
-const SSEKIT_IMPORT = /^@ssekit\/([a-z0-9-]+)$/;
+const SSEKIT_IMPORT = /^@ssekit\/([a-z0-9-]+)(?:\/([a-z0-9-]+))?$/;
 
 /** Type-checks `blocks`; `root` is the repository root. */
 export function checkBlocks(root: string, blocks: readonly CodeBlock[]): CheckRun {
@@ -201,7 +201,7 @@ function createHost(
       const mode = ts.getModeForUsageLocation(containingSourceFile, literal, compilerOptions);
       const ssekit = SSEKIT_IMPORT.exec(name);
       if (ssekit !== null) {
-        const entry = join(root, 'packages', ssekit[1] as string, 'src', 'index.ts');
+        const entry = join(root, 'packages', ssekit[1] as string, 'src', `${ssekit[2] ?? 'index'}.ts`);
         if (existsSync(entry)) {
           return {
             resolvedModule: { resolvedFileName: entry, extension: ts.Extension.Ts, isExternalLibraryImport: false },

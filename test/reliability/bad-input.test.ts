@@ -1,4 +1,5 @@
-import { MAX_LAST_EVENT_ID_LENGTH, MAX_NAME_LENGTH } from '@ssekit/core';
+import { MAX_NAME_LENGTH } from '@ssekit/core';
+import { MAX_LAST_EVENT_ID_LENGTH } from '@ssekit/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { failOnEscapedErrors } from '../support/escaped-errors.js';
 import { type LoadEvent, openLoadConnection } from '../support/load.js';

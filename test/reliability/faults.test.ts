@@ -1,16 +1,7 @@
 import type http from 'node:http';
 import net from 'node:net';
-import {
-  type CloseReason,
-  type ConnectOptions,
-  createHub,
-  type Hub,
-  openConnection,
-  type PipeResult,
-  resolveConnectOptions,
-  runRouteHandler,
-  type SseStream,
-} from '@ssekit/core';
+import { type CloseReason, createHub, type Hub, type PipeResult, type SseStream } from '@ssekit/core';
+import { type ConnectOptions, openConnection, resolveConnectOptions, runRouteHandler } from '@ssekit/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { adapters, appTracker } from '../adapters/harness.js';
 import { rawSse } from '../support/clients.js';

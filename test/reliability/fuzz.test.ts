@@ -6,11 +6,11 @@ import {
   type SendOptions,
   type SseMessage,
   type SseStream,
-  serializeData,
 } from '@ssekit/core';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serializeData } from '../../packages/core/src/frame.js';
 import type { TestRequest } from '../adapters/harness.js';
 import { rawSse } from '../support/clients.js';
 import { failOnEscapedErrors } from '../support/escaped-errors.js';

@@ -1,5 +1,6 @@
 import type http from 'node:http';
-import { createHub, type Hub, openConnection, type ResolvedConnectOptions, resolveConnectOptions } from '@ssekit/core';
+import { createHub, type Hub } from '@ssekit/core';
+import { openConnection, type ResolvedConnectOptions, resolveConnectOptions } from '@ssekit/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { openEventSource, type RecordingEventSource, rawSse } from '../support/clients.js';
 import { report } from '../support/report.js';

@@ -1,5 +1,6 @@
 import type http from 'node:http';
-import { createHub, type Hub, openConnection, resolveConnectOptions } from '@ssekit/core';
+import { createHub, type Hub } from '@ssekit/core';
+import { openConnection, resolveConnectOptions } from '@ssekit/core/adapter';
 import { adapters, type TestRequest, type TestRoute } from '../adapters/harness.js';
 import { serveStreams } from '../support/stream-server.js';
 

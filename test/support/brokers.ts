@@ -1,13 +1,12 @@
-import {
-  type Broker,
-  type ControlMessage,
-  createMemoryBroker,
-  type Envelope,
-  type MemoryBrokerOptions,
-  type OutgoingEnvelope,
-  type ReplayFilter,
-  type ReplayResult,
-} from '@ssekit/core';
+import { createMemoryBroker, type MemoryBrokerOptions } from '@ssekit/core';
+import type {
+  Broker,
+  ControlMessage,
+  Envelope,
+  OutgoingEnvelope,
+  ReplayFilter,
+  ReplayResult,
+} from '@ssekit/core/broker';
 
 /**
  * A memory broker whose `replay()` is asynchronous and waits at a gate the test opens, so events can be published

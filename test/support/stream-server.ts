@@ -1,5 +1,6 @@
 import type http from 'node:http';
-import { type Hub, openConnection, resolveConnectOptions, type SseStream, type StreamOptions } from '@ssekit/core';
+import type { Hub, SseStream, StreamOptions } from '@ssekit/core';
+import { openConnection, resolveConnectOptions } from '@ssekit/core/adapter';
 import { type Running, serve } from './server.js';
 import { waitFor } from './wait.js';
 

@@ -1,6 +1,7 @@
 /** ssekit without a framework: `node:http`, `createStream` and one hub (`hub.attach`, `hub.broadcast`). */
 import { createServer } from 'node:http';
-import { createHub, createStream, resolveStreamOptions } from '@ssekit/core';
+import { createHub, createStream } from '@ssekit/core';
+import { resolveStreamOptions } from '@ssekit/core/adapter';
 import { broadcast, heartbeatFromEnv, listen, parseBroadcast, stats } from './contract.js';
 
 const hub = createHub();

@@ -3,7 +3,8 @@
  * Redis in the cross-instance part of the bench; the broadcast is published on one and reaches both.
  */
 import { createServer } from 'node:http';
-import { createHub, createStream, resolveStreamOptions } from '@ssekit/core';
+import { createHub, createStream } from '@ssekit/core';
+import { resolveStreamOptions } from '@ssekit/core/adapter';
 import { createRedisBroker } from '@ssekit/redis';
 import { broadcast, listen, parseBroadcast, stats } from './contract.js';
 

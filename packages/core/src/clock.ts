@@ -1,11 +1,7 @@
 /**
- * One timer for the whole process instead of one per connection.
- *
- * better-sse and most peers arm a `setInterval` per session; with 20,000 idle connections that is 20,000 timers
- * firing and 20,000 closures kept alive. Here a single unref'd interval walks the registered members and lets each
- * decide whether a heartbeat or its lifetime is due. The walk is a few nanoseconds per member, and the interval's
- * period follows the shortest heartbeat registered (a quarter of it, between 10 ms and 1 s), so a heartbeat goes out
- * at most 25% late and a lifetime ends at most one period late.
+ * Something the process-wide clock calls on every tick: a stream, for its heartbeat and lifetime. One unref'd
+ * interval serves every stream; its period is a quarter of the shortest heartbeat registered (10 ms to 1 s), so a
+ * heartbeat goes out at most 25% late and a lifetime ends at most one period late.
  */
 export interface Ticking {
   /** Called on every tick with the coarse current time. */
@@ -36,11 +32,6 @@ class Clock {
       this.timer = undefined;
       this.period = MAX_PERIOD;
     }
-  }
-
-  /** How many members the clock walks; for tests and stats. */
-  get size(): number {
-    return this.members.size;
   }
 
   /** Refreshes and returns the coarse time. */

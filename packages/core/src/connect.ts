@@ -1,8 +1,10 @@
-import { SseError, SseTypeError } from './errors.js';
-import type { Hub } from './hub.js';
+import { SseTypeError } from './errors.js';
+import { countRefusal, type Hub } from './hub.js';
+import { answerRefusal } from './limits.js';
 import { createStream, type SseRequest, type SseResponse, type SseStream } from './stream.js';
 import { type ResolvedStreamOptions, resolveStreamOptions, type StreamOptions } from './stream-options.js';
 import { assertClientId, describe, functionOption, normalizeTopics } from './validate.js';
+import { endStream } from './writer.js';
 
 /**
  * Options of an SSE route, shared by the Express middleware and the Fastify plugin. `Req` is the framework's
@@ -100,22 +102,8 @@ export async function openConnection<Req>(
 
   const refusal = hub.admit(clientId);
   if (refusal !== undefined) {
-    hub.countRefusal();
-    const answer = hub.limitResponse;
-    if (answer.type === 'status') {
-      if (!res.headersSent) res.setHeader('Retry-After', String(answer.retryAfter ?? 5));
-      throw new SseError(
-        refusal === 'closed' ? 'SSE_HUB_CLOSED' : 'SSE_TOO_MANY_CONNECTIONS',
-        refusal === 'closed'
-          ? 'The server is shutting down; try again shortly.'
-          : `Too many SSE connections (${refusal}); try again later.`,
-        { statusCode: answer.status ?? 503 },
-      );
-    }
-    // 200, a retry hint and an end: EventSource comes back later, where any non-200 would stop it for good.
-    const base = answer.retry ?? 5000;
-    beforeOpen?.();
-    createStream(req, res, route.stream, clientId).close({ retry: base + Math.floor(Math.random() * (base / 5)) });
+    countRefusal(hub);
+    answerRefusal(refusal, hub.limitResponse, req, res, route.stream, clientId, beforeOpen);
     return undefined;
   }
 
@@ -157,7 +145,7 @@ export function routeHandlerFailed<Req>(route: ResolvedConnectOptions<Req>, stre
   } catch {
     // A broken logger must not keep the stream open.
   }
-  stream.end('error', error);
+  endStream(stream, 'error', error);
 }
 
 function toArray(value: unknown): unknown[] {

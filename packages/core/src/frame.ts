@@ -145,6 +145,29 @@ export function checkSendOptions(options: unknown): SendOptions | undefined {
   return options as SendOptions;
 }
 
+/** Send options after {@link readSendOptions}: each field checked, the id as it goes on the wire. */
+export interface CheckedSendOptions {
+  readonly event: string | undefined;
+  readonly id: string | undefined;
+  readonly retry: number | undefined;
+}
+
+const NO_SEND_OPTIONS: CheckedSendOptions = Object.freeze({ event: undefined, id: undefined, retry: undefined });
+
+/**
+ * Checks send options whole, for `stream.send()` and the hub's `send`/`publish`/`broadcast` alike: the object, its
+ * keys, then `event`, `id` and `retry`.
+ */
+export function readSendOptions(options: unknown): CheckedSendOptions {
+  const checked = checkSendOptions(options);
+  if (checked === undefined) return NO_SEND_OPTIONS;
+  const { event, id, retry } = checked;
+  if (event !== undefined) checkEvent(event);
+  const wireId = id === undefined ? undefined : checkId(id);
+  if (retry !== undefined) checkRetry(retry);
+  return { event, id: wireId, retry };
+}
+
 /**
  * Formats one message as `text/event-stream` bytes.
  *

@@ -1,4 +1,4 @@
-import { type Envelope, matches, type ReplayFilter, type ReplayResult } from './broker.js';
+import { type Envelope, matches, type ReplayFilter, type ReplayResult } from './broker-contract.js';
 import { SseRangeError } from './errors.js';
 import { assertKnownOptions, describe } from './validate.js';
 
@@ -57,11 +57,6 @@ export class History {
   /** The newest id, if any. */
   get head(): string | undefined {
     return this.end > this.start ? this.ring[(this.end - 1) % this.size]?.id : undefined;
-  }
-
-  /** True when `id` is still in history. */
-  has(id: string): boolean {
-    return this.index.has(id);
   }
 
   append(envelope: Envelope, now = Date.now()): void {

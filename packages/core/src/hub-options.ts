@@ -1,4 +1,4 @@
-import type { Broker } from './broker.js';
+import type { Broker } from './broker-contract.js';
 import { SseError, SseRangeError, SseTypeError } from './errors.js';
 import { checkEvent, checkRetry, jsonSerializer, type Serializer } from './frame.js';
 import type { HistoryOptions } from './history.js';
@@ -15,6 +15,11 @@ import { assertKnownOptions, describe, functionOption } from './validate.js';
 export type LimitResponse =
   | { type: 'retry'; retry?: number }
   | { type: 'status'; status?: number; retryAfter?: number };
+
+/** A {@link LimitResponse} with its defaults applied: what `hub.limitResponse` holds. */
+export type ResolvedLimitResponse =
+  | { readonly type: 'retry'; readonly retry: number }
+  | { readonly type: 'status'; readonly status: number; readonly retryAfter: number };
 
 /** Options of {@link createHub}. */
 export interface HubOptions {
@@ -47,7 +52,7 @@ export interface ResolvedHubOptions {
   logger: Logger;
   maxConnections: number;
   maxConnectionsPerClient: number;
-  limitResponse: LimitResponse;
+  limitResponse: ResolvedLimitResponse;
   resetEvent: string | false;
 }
 
@@ -97,7 +102,7 @@ function limitOption(name: string, value: unknown): number {
   return value;
 }
 
-function checkLimitResponse(value: unknown): LimitResponse {
+function checkLimitResponse(value: unknown): ResolvedLimitResponse {
   if (value === undefined) return { type: 'retry', retry: 5000 };
   const v = value as Partial<LimitResponse> & Record<string, unknown>;
   if (v !== null && typeof v === 'object' && v.type === 'retry') {

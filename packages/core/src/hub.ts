@@ -1,57 +1,23 @@
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Broker, ControlMessage, Envelope, OutgoingEnvelope, Target } from './broker.js';
+import type { Broker, OutgoingEnvelope, Target } from './broker-contract.js';
+import { Control } from './control.js';
+import { Delivery } from './delivery.js';
 import { SseError } from './errors.js';
-import { type Flushable, flusher, Lane } from './flusher.js';
+import { FailureLog } from './failure-log.js';
+import { checkRetry, readSendOptions, type SendOptions, serializeData } from './frame.js';
 import {
-  checkEvent,
-  checkId,
-  checkRetry,
-  checkSendOptions,
-  formatData,
-  type SendOptions,
-  serializeData,
-} from './frame.js';
-import { type HubOptions, type LimitResponse, type ResolvedHubOptions, resolveHubOptions } from './hub-options.js';
+  type HubOptions,
+  type ResolvedHubOptions,
+  type ResolvedLimitResponse,
+  resolveHubOptions,
+} from './hub-options.js';
+import { createCounters, type HubCounters, type HubStats, snapshot } from './hub-stats.js';
+import { type Refusal, refusalFor } from './limits.js';
 import { Registry } from './registry.js';
 import { resume } from './resume.js';
-import type { CloseReason, SseStream, StreamOwner } from './stream.js';
+import type { CloseReason, SseStream } from './stream.js';
 import { assertClientId, assertTopic, normalizeTopics } from './validate.js';
-
-/** Counters a hub keeps; `hub.stats()` returns a snapshot. */
-export interface HubStats {
-  /** Open connections. */
-  connections: number;
-  /** Distinct client ids with at least one open connection. */
-  clients: number;
-  /** Topics with at least one subscriber. */
-  topics: number;
-  /** Events the broker accepted from `send`, `publish` and `broadcast`. */
-  published: number;
-  /**
-   * Events the broker refused (e.g. Redis unreachable). Each one rejected its `send`/`publish`/`broadcast` promise,
-   * and is logged (at most one line per 5 s) even when nobody awaited that promise, which never crashes the process.
-   */
-  failed: number;
-  /** Events delivered to local connections (one per connection). */
-  delivered: number;
-  /** Bytes handed to sockets, heartbeats and replays included. */
-  bytesSent: number;
-  /** Events replayed to resuming connections. */
-  replayed: number;
-  /** Resumes that hit a gap and got the reset event. */
-  resets: number;
-  /** Disconnect requests this hub handed to the broker for the other instances (control messages, not events). */
-  disconnectsSent: number;
-  /** Disconnect requests from other instances that reached this hub (the connections they ended: `closed.server`). */
-  disconnectsReceived: number;
-  /** Events that were queued for a connection when it ended and were not written (replayable from history). */
-  dropped: number;
-  /** Connections refused by `maxConnections` or `maxConnectionsPerClient`. */
-  refused: number;
-  /** Connections ended, by reason. */
-  closed: Record<CloseReason, number>;
-}
+import { type StreamOwner, writerOf } from './writer.js';
 
 /** Events a hub emits. */
 export interface HubEvents {
@@ -59,55 +25,55 @@ export interface HubEvents {
   disconnect: [stream: SseStream, reason: CloseReason];
 }
 
-/** Why `hub.admit()` would refuse a connection. */
-export type Refusal = 'closed' | 'max-connections' | 'max-connections-per-client';
-
 /**
  * The registry of live connections, by client id and topic, and the way events reach them. Create it with
  * {@link createHub}. Every method validates its input and throws a typed error at the point of the mistake.
  */
-export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
+export class Hub extends EventEmitter<HubEvents> {
+  /** The transport this hub publishes through (the in-memory broker unless one was given). */
   readonly broker: Broker;
-  readonly limitResponse: LimitResponse;
+  /** How a connection over a limit is answered, with its defaults applied. */
+  readonly limitResponse: ResolvedLimitResponse;
   private readonly opts: ResolvedHubOptions;
   private readonly registry = new Registry();
-  private readonly frames = new WeakMap<Envelope, Buffer>();
-  // Broadcasts not yet taken by every stream (see Lane), and the lane end the streams were last marked for (-1:
-  // no flush of the lane scheduled).
-  private readonly lane = new Lane();
-  private laneMark = -1;
-  private readonly laneTrimmer: Flushable = { flushPending: () => this.trimLane() };
-  private lastFailureLog = Number.NEGATIVE_INFINITY;
-  private failuresSinceLog = 0;
-  private readonly counters: Omit<HubStats, 'connections' | 'clients' | 'topics'> = {
-    published: 0,
-    failed: 0,
-    delivered: 0,
-    bytesSent: 0,
-    replayed: 0,
-    resets: 0,
-    disconnectsSent: 0,
-    disconnectsReceived: 0,
-    dropped: 0,
-    refused: 0,
-    closed: { client: 0, server: 0, timeout: 0, 'slow-consumer': 0, error: 0, shutdown: 0 },
-  };
+  private readonly counters: HubCounters = createCounters();
+  private readonly control: Control;
+  private readonly delivery: Delivery;
+  private readonly failures: FailureLog;
   private closing: Promise<void> | undefined;
   private readonly started: Promise<void>;
-  private delivering = false;
-  private readonly deliveryBacklog: (Envelope | ControlMessage)[] = [];
-  // Names this hub in the control messages it sends, so that it can recognise (and skip) its own.
-  private readonly origin = randomBytes(8).toString('hex');
+  // What the streams this hub registers call back (through their writer): no public member of the hub.
+  private readonly owner: StreamOwner = {
+    detach: (stream, reason) => this.detach(stream, reason),
+    account: (bytes, dropped) => {
+      this.counters.bytesSent += bytes;
+      this.counters.dropped += dropped;
+    },
+    subscribe: (stream, topic) => {
+      assertTopic(topic);
+      if (stream.closed || stream.topics.has(topic)) return;
+      this.registry.subscribe(stream, topic);
+    },
+    unsubscribe: (stream, topic) => {
+      assertTopic(topic);
+      this.registry.unsubscribe(stream, topic);
+    },
+  };
 
+  /** Prefer {@link createHub}, the same. */
   constructor(options: HubOptions = {}) {
     super();
     this.opts = resolveHubOptions(options);
     this.broker = this.opts.broker;
     this.limitResponse = this.opts.limitResponse;
+    this.failures = new FailureLog(this.opts.logger);
+    this.control = new Control(this.broker, this.registry, this.counters);
+    this.delivery = new Delivery(this.registry, this.counters, this.control);
+    refusalCounters.set(this, this.counters);
     // Started synchronously: an event published right after createHub() must reach streams attached meanwhile.
     let started: void | Promise<void>;
     try {
-      started = this.broker.start(this.deliver, this.receiveControl);
+      started = this.broker.start(this.delivery.deliver, this.delivery.receiveControl);
     } catch (error) {
       started = Promise.reject(error);
     }
@@ -149,13 +115,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
 
   /** A snapshot of the counters. */
   stats(): HubStats {
-    return {
-      ...this.counters,
-      closed: { ...this.counters.closed },
-      connections: this.registry.all.size,
-      clients: this.registry.clientCount,
-      topics: this.registry.topicCount,
-    };
+    return snapshot(this.counters, this.registry);
   }
 
   /** Resolves once the broker has started (the Redis broker connects then). */
@@ -203,7 +163,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     const ended = this.endClient(clientId, options);
     // A closed hub has no connections and no broker to tell; there is nothing to report either.
     if (this.closing === undefined) {
-      this.tellOthers(clientId, options.retry).catch((error) => {
+      this.control.tellOthers(clientId, options.retry).catch((error) => {
         this.opts.logger.error(
           `[ssekit] disconnect(${JSON.stringify(clientId)}) ended ${ended} connection(s) here but could not reach the other instances; use disconnectEverywhere() to handle this.`,
           error,
@@ -228,30 +188,14 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
       throw new SseError('SSE_HUB_CLOSED', 'This hub is closed: it no longer sends requests. Create a new hub.');
     }
     const ended = this.endClient(clientId, options);
-    return this.tellOthers(clientId, options.retry).then(() => ended);
+    return this.control.tellOthers(clientId, options.retry).then(() => ended);
   }
 
   /** Validates, then ends this instance's connections of `clientId`; returns how many. */
   private endClient(clientId: string, options: { retry?: number }): number {
     assertClientId(clientId);
     if (options.retry !== undefined) checkRetry(options.retry);
-    const streams = this.registry.ofClient(clientId);
-    if (streams === undefined) return 0;
-    const list = [...streams];
-    for (const stream of list) stream.end('server', undefined, options.retry);
-    return list.length;
-  }
-
-  /** Hands a disconnect to the broker, for the other instances. Never throws: a failure is the promise's. */
-  private tellOthers(clientId: string, retry: number | undefined): Promise<void> {
-    if (this.broker.control === undefined) return Promise.resolve();
-    const message: ControlMessage = { action: 'disconnect', clientId, retry, origin: this.origin };
-    this.counters.disconnectsSent++;
-    try {
-      return Promise.resolve(this.broker.control(message));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.control.endClient(clientId, options.retry);
   }
 
   /**
@@ -259,17 +203,7 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
    * @returns `undefined` when it would, or why not.
    */
   admit(clientId?: string): Refusal | undefined {
-    if (this.closing !== undefined) return 'closed';
-    if (this.registry.all.size >= this.opts.maxConnections) return 'max-connections';
-    if (clientId !== undefined && (this.registry.ofClient(clientId)?.size ?? 0) >= this.opts.maxConnectionsPerClient) {
-      return 'max-connections-per-client';
-    }
-    return undefined;
-  }
-
-  /** @internal Counts a refused connection (adapters call it when `admit()` said no). */
-  countRefusal(): void {
-    this.counters.refused++;
+    return refusalFor(this.registry, this.opts, this.closing !== undefined, clientId);
   }
 
   /**
@@ -279,57 +213,32 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
    * Resolves once the replay is written. A stream ended meanwhile is simply not resumed.
    */
   async attach(stream: SseStream, topics: Iterable<string> = []): Promise<void> {
-    if (stream.owner !== undefined) {
+    const writer = writerOf(stream);
+    if (writer.owner !== undefined) {
       throw new SseError('SSE_ALREADY_ATTACHED', 'This stream is already registered with a hub.');
     }
     // A string is iterable too: spreading 'news' would subscribe to 'n', 'e', 'w' and 's'.
     const list = normalizeTopics(isIterableObject(topics) ? [...topics] : topics);
     if (stream.closed) return;
     if (this.closing !== undefined) {
-      stream.end('shutdown');
+      writer.end('shutdown');
       return;
     }
     const resuming = stream.lastEventId !== undefined || stream.lastEventIdInvalid;
     // Hold live events from the moment the stream is reachable: a `connect` listener that sends to this client
     // would otherwise get ahead of the replay, and be sent twice (live, then again from history).
-    if (resuming) stream.hold();
-    stream.owner = this;
-    stream.laneCursor = this.lane.end;
+    if (resuming) writer.hold();
+    writer.attach(this.owner, this.delivery.lane);
     this.registry.add(stream, list);
     this.safeEmit('connect', stream);
-    if (resuming) await resume(stream, this.opts, this.counters, this.frameOf);
-  }
-
-  /** @internal Subscribes a registered stream to a topic. */
-  subscribe(stream: SseStream, topic: string): void {
-    assertTopic(topic);
-    if (stream.closed || stream.topics.has(topic)) return;
-    this.registry.subscribe(stream, topic);
-  }
-
-  /** @internal Unsubscribes a registered stream from a topic. */
-  unsubscribe(stream: SseStream, topic: string): void {
-    assertTopic(topic);
-    this.registry.unsubscribe(stream, topic);
-  }
-
-  /** @internal Called by a stream when it ends. */
-  detach(stream: SseStream, reason: CloseReason): void {
-    if (!this.registry.remove(stream)) return;
-    this.counters.closed[reason]++;
-    this.safeEmit('disconnect', stream, reason);
-  }
-
-  /** @internal Called by streams as they write. */
-  account(bytes: number, dropped: number): void {
-    this.counters.bytesSent += bytes;
-    this.counters.dropped += dropped;
+    if (resuming) await resume(stream, this.opts, this.counters, this.delivery.frameOf);
   }
 
   /**
    * Closes gracefully: every connection gets a last `retry` hint and ends with reason `shutdown`, then the broker
    * closes. `jitter` spreads the hints over `retry … retry + jitter` ms so that clients of a restarting instance
-   * do not all come back at once. Idempotent.
+   * do not all come back at once; without `retry`, each
+   * connection's base is its own `retry` option (else `DEFAULT_CLOSE_RETRY`). Idempotent.
    */
   close(options: { retry?: number; jitter?: number } = {}): Promise<void> {
     if (this.closing !== undefined) return this.closing;
@@ -338,10 +247,15 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     const base = options.retry;
     const jitter = options.jitter ?? 0;
     for (const stream of [...this.registry.all]) {
+      const writer = writerOf(stream);
+      // Without a `retry`, each stream's own hint (its `retry` option, or the default), spread by the jitter.
       const hint =
-        base === undefined && jitter === 0 ? undefined : (base ?? 1000) + Math.floor(Math.random() * (jitter + 1));
-      stream.end('shutdown', undefined, hint);
+        base === undefined && jitter === 0
+          ? undefined
+          : (base ?? writer.closeRetry) + Math.floor(Math.random() * (jitter + 1));
+      writer.end('shutdown', undefined, hint);
     }
+    this.failures.flush();
     this.closing = Promise.resolve(this.broker.close()).catch((error) => {
       this.opts.logger.error('[ssekit] the broker failed to close cleanly.', error);
     });
@@ -355,11 +269,8 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     const text = serializeData(data, this.opts.serializer);
     let envelope: OutgoingEnvelope = { target, data: text };
     if (options !== undefined) {
-      checkSendOptions(options);
-      const { event, id, retry } = options;
-      if (event !== undefined) checkEvent(event);
-      if (retry !== undefined) checkRetry(retry);
-      envelope = { target, data: text, event, retry, id: id === undefined ? undefined : checkId(id) };
+      const { event, id, retry } = readSendOptions(options);
+      envelope = { target, data: text, event, retry, id };
     }
     let result: string | Promise<string>;
     try {
@@ -377,140 +288,18 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
     });
     // The caller who awaits still gets the rejection; one who does not (a fire-and-forget broadcast while Redis is
     // down) must not crash the process with an unhandled rejection: the failure is counted and logged instead.
-    accepted.catch((error: unknown) => this.publishFailed(error));
+    accepted.catch((error: unknown) => {
+      this.counters.failed++;
+      this.failures.record(error);
+    });
     return accepted;
   }
 
-  private publishFailed(error: unknown): void {
-    this.counters.failed++;
-    this.failuresSinceLog++;
-    const now = Date.now();
-    // One line per outage window, not one per event: a busy app publishes thousands of events while Redis restarts.
-    if (now - this.lastFailureLog < FAILURE_LOG_INTERVAL) return;
-    this.opts.logger.error(
-      `[ssekit] ${this.failuresSinceLog} event(s) could not be published (the broker refused them); their send/publish/broadcast promises rejected.`,
-      error,
-    );
-    this.lastFailureLog = now;
-    this.failuresSinceLog = 0;
+  private detach(stream: SseStream, reason: CloseReason): void {
+    if (!this.registry.remove(stream)) return;
+    this.counters.closed[reason]++;
+    this.safeEmit('disconnect', stream, reason);
   }
-
-  /**
-   * Delivers one envelope to the matching local connections: framed once, the same bytes for every one.
-   * Re-entrant calls (a `disconnect` or `close` listener that publishes while a delivery cuts a slow consumer) wait
-   * until the current delivery is done: delivered at once, the newer event would reach the remaining connections
-   * before the older one, and their cursors would skip it.
-   */
-  private readonly deliver = (envelope: Envelope): void => {
-    if (this.delivering) {
-      this.deliveryBacklog.push(envelope);
-      return;
-    }
-    this.delivering = true;
-    try {
-      this.deliverNow(envelope);
-      this.drainBacklog();
-    } finally {
-      this.deliveryBacklog.length = 0;
-      this.delivering = false;
-    }
-  };
-
-  /**
-   * Acts on a control message from the broker. Its own (sent by `disconnect` here, which already ended the local
-   * connections) is skipped. It waits behind a delivery in progress like an event does, so that an event delivered
-   * before it still reaches the connections it ends.
-   */
-  private readonly receiveControl = (message: ControlMessage): void => {
-    if (message === null || typeof message !== 'object' || message.origin === this.origin) return;
-    if (this.delivering) {
-      this.deliveryBacklog.push(message);
-      return;
-    }
-    this.delivering = true;
-    try {
-      this.applyControl(message);
-      this.drainBacklog();
-    } finally {
-      this.deliveryBacklog.length = 0;
-      this.delivering = false;
-    }
-  };
-
-  private drainBacklog(): void {
-    const backlog = this.deliveryBacklog;
-    for (let i = 0; i < backlog.length; i++) {
-      const item = backlog[i] as Envelope | ControlMessage;
-      if ('action' in item) this.applyControl(item);
-      else this.deliverNow(item);
-    }
-  }
-
-  private applyControl(message: ControlMessage): void {
-    // Checked here too: a custom broker may hand over anything, and `retry` ends up in the bytes sent to clients.
-    if (message.action !== 'disconnect' || typeof message.clientId !== 'string') return;
-    this.counters.disconnectsReceived++;
-    const streams = this.registry.ofClient(message.clientId);
-    if (streams === undefined) return;
-    const retry = message.retry;
-    const hint = typeof retry === 'number' && Number.isSafeInteger(retry) && retry >= 0 ? retry : undefined;
-    for (const stream of [...streams]) stream.end('server', undefined, hint);
-  }
-
-  private deliverNow(envelope: Envelope): void {
-    const target = envelope.target;
-    const streams = this.registry.lookup(target);
-    if (streams === undefined || streams.size === 0) return;
-    const frame = this.frameOf(envelope);
-    const seq = flusher.next();
-    const id = envelope.id;
-    this.counters.delivered += streams.size;
-    if (target.type === 'all') {
-      // Kept once; every stream takes it when it is flushed, in time slices. Publishing then costs the same for ten
-      // or ten thousand connections, and the fan-out never holds the event loop for longer than a slice.
-      this.lane.append(frame, seq, id);
-      if (this.laneMark === -1) this.markLane();
-      return;
-    }
-    for (const stream of streams) stream.enqueue(frame, seq, id);
-  }
-
-  /** Queues every stream for the next flush, and after them the trimmer that drops what they all took. */
-  private markLane(): void {
-    this.laneMark = this.lane.end;
-    for (const stream of this.registry.all) stream.markForFlush();
-    flusher.mark(this.laneTrimmer);
-  }
-
-  /**
-   * Runs after every stream queued by `markLane`, so each stream of the hub has taken the lane up to the mark
-   * (streams attached since then start past it). Broadcasts published during the flush get another round.
-   */
-  private trimLane(): void {
-    this.lane.trim(this.laneMark);
-    if (this.lane.end > this.laneMark) this.markLane();
-    else this.laneMark = -1;
-  }
-
-  /** @internal Hands a stream the broadcasts it has not taken yet, in publish order. */
-  catchUp(stream: SseStream): void {
-    const lane = this.lane;
-    const end = lane.end;
-    const from = stream.laneCursor;
-    if (from >= end) return;
-    // Moved first: taking a frame can end the stream, and what its listeners publish must not be taken twice.
-    stream.laneCursor = end;
-    for (let i = Math.max(from, lane.start); i < end; i++) stream.accept(lane.frame(i), lane.seq(i), lane.id(i));
-  }
-
-  private readonly frameOf = (envelope: Envelope): Buffer => {
-    let frame = this.frames.get(envelope);
-    if (frame === undefined) {
-      frame = Buffer.from(formatData(envelope.data, envelope.event, envelope.id, envelope.retry));
-      this.frames.set(envelope, frame);
-    }
-    return frame;
-  };
 
   private safeEmit<K extends keyof HubEvents>(event: K, ...args: HubEvents[K]): void {
     try {
@@ -521,8 +310,14 @@ export class Hub extends EventEmitter<HubEvents> implements StreamOwner {
   }
 }
 
-/** Shortest time between two log lines about events the broker refused, in ms. */
-const FAILURE_LOG_INTERVAL = 5000;
+// The counters of each hub, for `countRefusal`: adapters count a refusal without a public member on the hub.
+const refusalCounters = new WeakMap<Hub, HubCounters>();
+
+/** Counts a connection the hub's limits refused (`openConnection` does, when `hub.admit()` said no). */
+export function countRefusal(hub: Hub): void {
+  const counters = refusalCounters.get(hub);
+  if (counters !== undefined) counters.refused++;
+}
 
 const ALL: Target = Object.freeze({ type: 'all' });
 

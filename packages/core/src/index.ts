@@ -1,49 +1,29 @@
 /**
- * `@ssekit/core`: Server-Sent Events for Node.js.
+ * `@ssekit/core`: Server-Sent Events for Node.js, the app API.
  *
  * - {@link formatEvent}: spec-exact `text/event-stream` framing with field validation.
  * - {@link createStream}: one connection with heartbeats, lifetime, backpressure and one close reason.
  * - {@link createHub}: the registry of connections by client id and topic, with history for `Last-Event-ID`.
- * - {@link Broker}: the seam a multi-instance transport (`@ssekit/redis`) plugs into.
+ *
+ * Adapter authors import from `@ssekit/core/adapter`; broker authors (the `Broker` contract, `History`, the
+ * option checks) from `@ssekit/core/broker`.
  *
  * @packageDocumentation
  */
-export {
-  type Broker,
-  type ControlMessage,
-  type Envelope,
-  type GapReason,
-  matches,
-  type OutgoingEnvelope,
-  type ReplayFilter,
-  type ReplayResult,
-  type Target,
-} from './broker.js';
-export {
-  type ConnectOptions,
-  openConnection,
-  type ResolvedConnectOptions,
-  resolveConnectOptions,
-  routeHandlerFailed,
-  runRouteHandler,
-} from './connect.js';
 export { isSseError, SseError, type SseErrorCode, type SseErrorFields, SseRangeError, SseTypeError } from './errors.js';
 export {
-  checkEvent,
-  checkId,
-  checkRetry,
   formatComment,
   formatEvent,
   jsonSerializer,
   type SendOptions,
   type Serializer,
   type SseMessage,
-  serializeData,
 } from './frame.js';
-export { DEFAULT_HISTORY_SIZE, History, type HistoryOptions } from './history.js';
-export { createHub, Hub, type HubEvents, type HubStats, type Refusal } from './hub.js';
-export type { HubOptions, LimitResponse } from './hub-options.js';
-export { MAX_LAST_EVENT_ID_LENGTH, readLastEventId } from './last-event-id.js';
+export { DEFAULT_HISTORY_SIZE, type HistoryOptions } from './history.js';
+export { createHub, Hub, type HubEvents } from './hub.js';
+export type { HubOptions, LimitResponse, ResolvedLimitResponse } from './hub-options.js';
+export type { HubStats } from './hub-stats.js';
+export type { Refusal } from './limits.js';
 export { createMemoryBroker, MemoryBroker, type MemoryBrokerOptions } from './memory-broker.js';
 export type { PipeOptions, PipeResult, PipeSource } from './pipe.js';
 export {
@@ -59,8 +39,6 @@ export {
   DEFAULT_HEARTBEAT,
   DEFAULT_MAX_BUFFERED_BYTES,
   type Logger,
-  type ResolvedStreamOptions,
-  resolveStreamOptions,
   type StreamOptions,
 } from './stream-options.js';
 export { assertClientId, assertTopic, MAX_NAME_LENGTH } from './validate.js';

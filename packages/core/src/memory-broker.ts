@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { Broker, ControlMessage, Envelope, OutgoingEnvelope, ReplayFilter, ReplayResult } from './broker.js';
+import type {
+  Broker,
+  ControlMessage,
+  Envelope,
+  OutgoingEnvelope,
+  ReplayFilter,
+  ReplayResult,
+} from './broker-contract.js';
 import { SseError } from './errors.js';
 import { History, type HistoryOptions } from './history.js';
 import { assertKnownOptions } from './validate.js';

@@ -3,6 +3,7 @@ import { checkEvent } from './frame.js';
 import type { CloseReason, SseStream } from './stream.js';
 import type { Logger } from './stream-options.js';
 import { describe } from './validate.js';
+import { writerOf } from './writer.js';
 
 /** What `pipe()` resolves with: why the piping stopped. It never rejects. */
 export type PipeResult =
@@ -28,6 +29,7 @@ export async function pipeInto(
   options: PipeOptions,
   logger: Logger,
 ): Promise<PipeResult> {
+  const writer = writerOf(stream);
   const iterator = toIterator(source);
   if (options.event !== undefined) checkEvent(options.event);
   const end = options.end ?? true;
@@ -49,13 +51,13 @@ export async function pipeInto(
       wake = undefined;
       if (step === undefined || stream.closed) break;
       if (step.done) {
-        if (end) stream.end('server');
+        if (end) writer.end('server');
         return { reason: 'end' };
       }
       const item = step.value;
       const data = item instanceof Uint8Array ? decoder.decode(item, { stream: true }) : item;
       stream.send(data, options.event === undefined ? undefined : { event: options.event });
-      if (stream.saturated) await stream.drained();
+      if (writer.saturated) await writer.drained();
     }
     safeReturn(iterator, logger);
     return { reason: 'closed', closeReason: stream.closeReason ?? 'client' };
@@ -63,7 +65,7 @@ export async function pipeInto(
     safeReturn(iterator, logger);
     if (!stream.closed) {
       logger.error('[ssekit] a source piped into an SSE stream failed; the stream ends with reason "error".', error);
-      stream.end('error', error);
+      writer.end('error', error);
     }
     return { reason: 'error', error };
   } finally {

@@ -1,4 +1,4 @@
-import type { Target } from './broker.js';
+import type { Target } from './broker-contract.js';
 import type { SseStream } from './stream.js';
 
 /**

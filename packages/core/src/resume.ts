@@ -1,7 +1,8 @@
-import type { Envelope, GapReason, ReplayResult } from './broker.js';
+import type { Envelope, GapReason, ReplayResult } from './broker-contract.js';
 import { flusher } from './flusher.js';
 import type { ResolvedHubOptions } from './hub-options.js';
 import type { SseStream } from './stream.js';
+import { type Writer, writerOf } from './writer.js';
 
 /** The hub's counters a resume moves. */
 export interface ResumeCounters {
@@ -20,7 +21,8 @@ export async function resume(
   counters: ResumeCounters,
   frameOf: (envelope: Envelope) => Buffer,
 ): Promise<void> {
-  stream.hold();
+  const writer = writerOf(stream);
+  writer.hold();
   let result: ReplayResult;
   if (stream.lastEventIdInvalid) {
     result = { ok: false, reason: 'invalid-id' };
@@ -42,28 +44,29 @@ export async function resume(
   if (!result.ok) {
     if (result.reason === 'unavailable') {
       // Keep the client's cursor: end now and let it come back when the broker answers again.
-      stream.end('error');
+      writer.end('error');
       return;
     }
-    sendReset(stream, result.reason, result.head, options.resetEvent, counters);
-    stream.releaseHeld(undefined);
+    sendReset(stream, writer, result.reason, result.head, options.resetEvent, counters);
+    writer.releaseHeld(undefined);
     return;
   }
   const replayed = new Set<string>();
   const limit = stream.maxBufferedBytes / 2;
   for (const envelope of result.events) {
     if (stream.closed) return;
-    stream.queueFrame(frameOf(envelope), flusher.next());
+    writer.queueFrame(frameOf(envelope), flusher.next());
     replayed.add(envelope.id);
     counters.replayed++;
     // A long replay must respect backpressure like live traffic does, or it would cut itself off as slow.
     if (stream.bufferedBytes > limit) await stream.drained();
   }
-  stream.releaseHeld(replayed);
+  writer.releaseHeld(replayed);
 }
 
 function sendReset(
   stream: SseStream,
+  writer: Writer,
   reason: GapReason,
   head: string | undefined,
   resetEvent: string | false,
@@ -77,5 +80,5 @@ function sendReset(
     if (stream.lastEventId !== undefined) info.lastEventId = stream.lastEventId;
     frame = `event: ${resetEvent}\n${frame}data: ${JSON.stringify(info)}\n`;
   }
-  stream.queueFrame(Buffer.from(`${frame}\n`), flusher.next());
+  writer.queueFrame(Buffer.from(`${frame}\n`), flusher.next());
 }

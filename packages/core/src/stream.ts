@@ -1,18 +1,15 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import type { Socket } from 'node:net';
 import { clock, type Ticking } from './clock.js';
 import { SseError } from './errors.js';
-import { type Flushable, flusher, type SharedRuns } from './flusher.js';
+import { flusher } from './flusher.js';
 import {
-  checkEvent,
-  checkId,
   checkRetry,
-  checkSendOptions,
   formatComment,
   formatData,
   formatEvent,
+  readSendOptions,
   type SendOptions,
   type SseMessage,
   serializeData,
@@ -22,6 +19,7 @@ import { readLastEventId } from './last-event-id.js';
 import { type PipeOptions, type PipeResult, type PipeSource, pipeInto } from './pipe.js';
 import { isResolved, type ResolvedStreamOptions, resolveStreamOptions, type StreamOptions } from './stream-options.js';
 import { assertClientId } from './validate.js';
+import { isGone, type StreamOwner, Writer } from './writer.js';
 
 /** A request ssekit can serve: HTTP/1.x or HTTP/2 (compatibility API). */
 export type SseRequest = IncomingMessage | Http2ServerRequest;
@@ -47,26 +45,13 @@ export interface StreamEvents {
 /** Retry hint sent before a stream is ended by `timeout` when the stream has no `retry` of its own. */
 export const DEFAULT_CLOSE_RETRY = 1000;
 
-const HEARTBEAT = Buffer.from(':\n\n');
 const NO_ID = undefined;
-
-/** Hooks a hub installs on the streams it registers. Not for application code. */
-export interface StreamOwner {
-  /** Called once when the stream ends, before the `close` event. */
-  detach(stream: SseStream, reason: CloseReason): void;
-  /** Counts bytes written and frames dropped. */
-  account(bytes: number, dropped: number): void;
-  subscribe(stream: SseStream, topic: string): void;
-  unsubscribe(stream: SseStream, topic: string): void;
-  /** Hands the stream the broadcasts it has not taken yet (through `accept`), before anything newer. */
-  catchUp(stream: SseStream): void;
-}
 
 /**
  * One SSE connection: writes the head, frames events, keeps the connection alive, honours backpressure and ends
  * exactly once with a reason. Create it with {@link createStream}, or let an adapter do it (`res.sse`, `reply.sse`).
  */
-export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Flushable {
+export class SseStream extends EventEmitter<StreamEvents> {
   /** The client id the app gave this connection, if any. */
   readonly clientId: string | undefined;
   /** The `Last-Event-ID` the client sent (header, or `lastEventId` query parameter), if valid. */
@@ -77,45 +62,42 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
   readonly topics = new Set<string>();
   /** Why the stream ended; `undefined` while open. */
   closeReason: CloseReason | undefined;
-  /** @internal The hub that registered this stream. */
-  owner: StreamOwner | undefined;
-  /** @internal Position in the owner's broadcast lane up to which this stream has taken frames. */
-  laneCursor = 0;
 
   private readonly res: SseResponse;
-  // The HTTP/1 socket, to send each flush at once (see rawWrite); undefined on HTTP/2.
-  private socket: Socket | undefined;
   private readonly opts: ResolvedStreamOptions;
+  // The queue and write machinery (writer.ts); the hub reaches it through `writerOf(stream)`.
+  private readonly writer: Writer;
+  private readonly ticking: Ticking = { tick: (now) => this.tick(now) };
   private controller: AbortController | undefined;
   private ended = false;
-  private lastWriteAt: number;
   private readonly deadline: number;
-  // Frames waiting for the next flush: references to shared buffers, never copies.
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private firstSeq = 0;
-  private lastSeq = 0;
-  private contiguous = true;
-  private marked = false;
-  private congested = false;
-  // While a Last-Event-ID replay runs, live frames wait here with their ids so duplicates can be dropped.
-  private held: { frame: Buffer; id: string | undefined }[] | undefined;
-  private heldBytes = 0;
-  private drainWaiters: (() => void)[] | undefined;
   private endedPromise: Promise<undefined> | undefined;
   private resolveEnded: ((value: undefined) => void) | undefined;
 
-  /** @internal Use {@link createStream}. */
+  /**
+   * Opens the stream on `res`, as {@link createStream} does (which also takes options not yet resolved).
+   * @throws SseError/SseTypeError for a malformed `clientId` or a response whose headers were already sent.
+   */
   constructor(req: SseRequest, res: SseResponse, options: ResolvedStreamOptions, clientId?: string) {
     super();
+    // Checked here too, not only by adapters: an id that `hub.send()` would refuse could never be reached.
+    if (clientId !== undefined) assertClientId(clientId);
+    if (res.headersSent) {
+      throw new SseError(
+        'SSE_INVALID_OPTION',
+        'Cannot open an SSE stream: the response headers were already sent. Open the stream before writing anything else.',
+      );
+    }
     this.res = res;
     this.opts = options;
     this.clientId = clientId;
     const last = readLastEventId(req);
     this.lastEventId = last.id;
     this.lastEventIdInvalid = last.invalid;
-    this.lastWriteAt = clock.refresh();
-    this.deadline = options.timeout === false ? Number.POSITIVE_INFINITY : this.lastWriteAt + options.timeout;
+    this.writer = new Writer(this, res, options.maxBufferedBytes, closeRetryOf(options), (reason, error, hint) =>
+      this.end(reason, error, hint),
+    );
+    this.deadline = options.timeout === false ? Number.POSITIVE_INFINITY : this.writer.lastWriteAt + options.timeout;
 
     res.on('close', this.onResponseClose);
     res.on('error', this.onResponseError);
@@ -123,13 +105,13 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
       this.end('client');
       return;
     }
-    this.socket = writeHead(req, res, options.headers);
-    if (options.retry !== undefined) this.write_(Buffer.from(`retry: ${options.retry}\n\n`));
+    this.writer.open(writeHead(req, res, options.headers));
+    if (options.retry !== undefined) this.writer.writeNow(Buffer.from(`retry: ${options.retry}\n\n`));
     const tickEvery = Math.min(
       options.heartbeat === false ? Number.POSITIVE_INFINITY : options.heartbeat,
       options.timeout === false ? Number.POSITIVE_INFINITY : options.timeout,
     );
-    if (tickEvery !== Number.POSITIVE_INFINITY) clock.add(this, tickEvery);
+    if (tickEvery !== Number.POSITIVE_INFINITY) clock.add(this.ticking, tickEvery);
   }
 
   /** True once the stream has ended, for any reason. */
@@ -156,30 +138,22 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
   send(data: unknown, options?: SendOptions): boolean {
     if (this.ended) return false;
     const text = serializeData(data, this.opts.serializer);
-    let event: string | undefined;
-    let id: string | undefined;
-    let retry: number | undefined;
-    if (options !== undefined) {
-      checkSendOptions(options);
-      if (options.event !== undefined) checkEvent((event = options.event));
-      if (options.id !== undefined) id = checkId(options.id);
-      if (options.retry !== undefined) checkRetry((retry = options.retry));
-    }
-    this.enqueue(Buffer.from(formatData(text, event, id, retry)), flusher.next(), NO_ID);
+    const { event, id, retry } = readSendOptions(options);
+    this.writer.enqueue(Buffer.from(formatData(text, event, id, retry)), flusher.next(), NO_ID);
     return true;
   }
 
   /** Writes a full message (any of `data`, `event`, `id`, `retry`, `comment`); see `formatEvent`. */
   write(message: SseMessage): boolean {
     if (this.ended) return false;
-    this.enqueue(Buffer.from(formatEvent(message, this.opts.serializer)), flusher.next(), NO_ID);
+    this.writer.enqueue(Buffer.from(formatEvent(message, this.opts.serializer)), flusher.next(), NO_ID);
     return true;
   }
 
   /** Sends a comment line, which clients ignore (a keep-alive, a debugging note). */
   comment(text = ''): boolean {
     if (this.ended) return false;
-    this.enqueue(Buffer.from(formatComment(text)), flusher.next(), NO_ID);
+    this.writer.enqueue(Buffer.from(formatComment(text)), flusher.next(), NO_ID);
     return true;
   }
 
@@ -199,7 +173,6 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
    * Buffers and typed arrays are decoded as UTF-8 text. Once piping started it never rejects; it rejects at once
    * (`SSE_INVALID_SOURCE`, `SSE_INVALID_FIELD`) for something that is not a source or a bad `event`.
    */
-
   pipe(source: PipeSource, options: PipeOptions = {}): Promise<PipeResult> {
     return pipeInto(this, source, options, this.opts.logger);
   }
@@ -217,16 +190,6 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
     this.requireOwner('unsubscribe').unsubscribe(this, topic);
   }
 
-  private requireOwner(what: string): StreamOwner {
-    if (this.owner === undefined) {
-      throw new SseError(
-        'SSE_INVALID_OPTION',
-        `Cannot ${what}: this stream is not registered with a hub. Use an adapter, or \`hub.attach(stream)\` first.`,
-      );
-    }
-    return this.owner;
-  }
-
   /** Resolves (with `undefined`) once the stream has ended. */
   whenEnded(): Promise<undefined> {
     if (this.ended) return Promise.resolve(undefined);
@@ -238,12 +201,7 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
 
   /** Resolves when everything queued has been handed to the socket, or the stream has ended. */
   drained(): Promise<void> {
-    this.owner?.catchUp(this);
-    if (this.ended || (!this.congested && this.pendingBytes === 0)) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.drainWaiters ??= [];
-      this.drainWaiters.push(resolve);
-    });
+    return this.writer.drained();
   }
 
   /** The `maxBufferedBytes` limit of this stream. */
@@ -253,65 +211,54 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
 
   /** Bytes accepted but not yet taken by the network, for this stream. */
   get bufferedBytes(): number {
-    this.owner?.catchUp(this);
-    return this.pendingBytes + this.heldBytes + socketBuffered(this.res);
+    return this.writer.bufferedBytes;
   }
 
-  /** @internal True when a producer (`pipe()`) should wait for `drained()` before it sends more. */
-  get saturated(): boolean {
-    return this.congested || this.pendingBytes > this.opts.maxBufferedBytes / 2;
+  private requireOwner(what: string): StreamOwner {
+    const owner = this.writer.owner;
+    if (owner === undefined) {
+      throw new SseError(
+        'SSE_INVALID_OPTION',
+        `Cannot ${what}: this stream is not registered with a hub. Use an adapter, or \`hub.attach(stream)\` first.`,
+      );
+    }
+    return owner;
   }
 
   /**
-   * Ends the stream exactly once: leaves the clock and the hub, writes what is pending (unless the client is gone
-   * or too slow), sends a last `retry` hint for `timeout`/`shutdown`, aborts `signal`, emits `close`.
-   * @internal Apps call `close()`; hubs and adapters call this with their reason.
+   * Ends the stream exactly once, with a reason. Apps call `close()`; the hub, resume, pipe and adapters come here
+   * through the writer (`endStream` in writer.ts).
    */
-  end(reason: CloseReason, error?: unknown, retryHint?: number): void {
+  private end(reason: CloseReason, error?: unknown, retryHint?: number): void {
     if (this.ended) return;
-    // Broadcasts published before the end are this stream's pending events too (taking them may end it first).
-    this.owner?.catchUp(this);
+    // Broadcasts published before the end are pending events too; taking them may end the stream first.
+    this.writer.takeLastBroadcasts();
     if (this.ended) return;
+    this.markEnded(reason);
+    this.writer.close(reason, isGraceful(reason), this.lastRetryHint(reason, retryHint));
+    this.writer.owner?.detach(this, reason);
+    this.controller?.abort(reason);
+    this.writer.wakeDrainWaiters();
+    this.resolveEnded?.(undefined);
+    this.emitClose(reason, error);
+  }
+
+  /** Records the reason and lets go of the clock and the response's events. */
+  private markEnded(reason: CloseReason): void {
     this.ended = true;
     this.closeReason = reason;
-    clock.delete(this);
-    const res = this.res;
-    res.off('close', this.onResponseClose);
-    res.off('error', this.onResponseError);
-    res.off('drain', this.onDrain);
-    const graceful = reason === 'server' || reason === 'timeout' || reason === 'shutdown' || reason === 'error';
-    // Frames held behind an unfinished replay are dropped, never written: writing them would move the client's
-    // cursor past the events the replay had not sent yet. The client reconnects and gets them all from history.
-    let dropped = this.pending.length + (this.held?.length ?? 0);
-    const open = !isGone(res);
-    if (graceful && open) {
-      let hint = retryHint;
-      if (hint === undefined && (reason === 'timeout' || reason === 'shutdown'))
-        hint = this.opts.retry ?? DEFAULT_CLOSE_RETRY;
-      if (hint !== undefined) this.pending.push(Buffer.from(`retry: ${hint}\n\n`));
-      if (this.pending.length > 0) {
-        const buffer = Buffer.concat(this.pending);
-        dropped = 0;
-        this.rawWrite(buffer);
-      }
-    }
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.held = undefined;
-    this.heldBytes = 0;
-    if (dropped > 0) this.owner?.account(0, dropped);
-    if (open) {
-      try {
-        if (reason === 'slow-consumer') res.destroy();
-        else res.end();
-      } catch {
-        // A response torn down underneath us is already as ended as it gets.
-      }
-    }
-    this.owner?.detach(this, reason);
-    this.controller?.abort(reason);
-    this.wakeDrainWaiters();
-    this.resolveEnded?.(undefined);
+    clock.delete(this.ticking);
+    this.res.off('close', this.onResponseClose);
+    this.res.off('error', this.onResponseError);
+  }
+
+  /** The last `retry` hint: the caller's; for `timeout` and `shutdown` without one, the stream's own or the default. */
+  private lastRetryHint(reason: CloseReason, retryHint: number | undefined): number | undefined {
+    if (retryHint !== undefined || (reason !== 'timeout' && reason !== 'shutdown')) return retryHint;
+    return this.writer.closeRetry;
+  }
+
+  private emitClose(reason: CloseReason, error: unknown): void {
     try {
       this.emit('close', reason, error);
     } catch (listenerError) {
@@ -322,165 +269,20 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
     }
   }
 
-  /** @internal Called by the clock: heartbeat when idle, end when the lifetime is over. */
-  tick(now: number): void {
+  /** Called by the clock: end when the lifetime is over, heartbeat when idle. */
+  private tick(now: number): void {
     if (this.ended) return;
     try {
       if (now >= this.deadline) {
         this.end('timeout');
         return;
       }
-      this.owner?.catchUp(this);
-      if (this.ended) return;
       const heartbeat = this.opts.heartbeat;
-      // Never pile heartbeats behind data that is waiting: the connection is not idle then.
-      if (heartbeat !== false && now - this.lastWriteAt >= heartbeat && !this.congested && this.pending.length === 0) {
-        this.write_(HEARTBEAT);
-      }
+      if (heartbeat !== false && now - this.writer.lastWriteAt >= heartbeat) this.writer.heartbeat();
     } catch (error) {
       this.opts.logger.error('[ssekit] heartbeat failed', error);
     }
   }
-
-  /** @internal A frame from the hub (shared bytes) or from this stream's own `send`; held during a replay. */
-  enqueue(frame: Buffer, seq: number, id: string | undefined): void {
-    // Broadcasts still waiting in the hub's lane were published before this frame: they go first.
-    this.owner?.catchUp(this);
-    this.accept(frame, seq, id);
-  }
-
-  /** @internal `enqueue` without catching up with the lane: what the hub calls while handing over the lane. */
-  accept(frame: Buffer, seq: number, id: string | undefined): void {
-    if (this.ended) return;
-    if (this.held !== undefined) {
-      this.held.push({ frame, id });
-      this.heldBytes += frame.length;
-      if (this.heldBytes > this.opts.maxBufferedBytes) this.end('slow-consumer');
-      return;
-    }
-    this.queueFrame(frame, seq);
-  }
-
-  /** @internal Queues a frame for the next flush, past any hold (the replay itself uses this). */
-  queueFrame(frame: Buffer, seq: number): void {
-    if (this.ended) return;
-    const pending = this.pending;
-    if (pending.length === 0) {
-      this.firstSeq = seq;
-      this.contiguous = true;
-    } else if (seq !== this.lastSeq + 1) {
-      this.contiguous = false;
-    }
-    this.lastSeq = seq;
-    pending.push(frame);
-    this.pendingBytes += frame.length;
-    if (this.congested) {
-      if (this.pendingBytes + socketBuffered(this.res) > this.opts.maxBufferedBytes) this.end('slow-consumer');
-      return;
-    }
-    if (!this.marked) {
-      this.marked = true;
-      flusher.mark(this);
-    }
-  }
-
-  /** @internal Starts holding live frames while a replay is written. */
-  hold(): void {
-    if (!this.ended && this.held === undefined) this.held = [];
-  }
-
-  /** @internal Ends the hold: queues held frames, skipping those whose id the replay already sent. */
-  releaseHeld(replayed: ReadonlySet<string> | undefined): void {
-    if (this.held === undefined) return;
-    // Broadcasts from the lane arrived during the replay too: they are held (and de-duplicated) like the others.
-    this.owner?.catchUp(this);
-    const held = this.held;
-    if (held === undefined) return;
-    this.held = undefined;
-    this.heldBytes = 0;
-    for (const { frame, id } of held) {
-      if (id !== undefined && replayed?.has(id)) continue;
-      this.accept(frame, flusher.next(), id);
-    }
-  }
-
-  /** @internal Queues this stream for the next flush (the hub does so for broadcasts waiting in its lane). */
-  markForFlush(): void {
-    if (this.ended || this.marked) return;
-    this.marked = true;
-    flusher.mark(this);
-  }
-
-  /** @internal Writes what is pending as one buffer (shared between streams with the same run of frames). */
-  flushPending(shared: SharedRuns): void {
-    // Taken while still marked, so that the frames taken do not queue this stream a second time.
-    this.owner?.catchUp(this);
-    this.marked = false;
-    const pending = this.pending;
-    if (this.ended || this.congested || pending.length === 0) return;
-    let buffer: Buffer;
-    if (pending.length === 1) buffer = pending[0] as Buffer;
-    else if (this.contiguous) buffer = shared.get(this.firstSeq, pending, this.pendingBytes);
-    else buffer = Buffer.concat(pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.write_(buffer);
-  }
-
-  private write_(buffer: Buffer): void {
-    const ok = this.rawWrite(buffer);
-    if (this.ended) return;
-    if (!ok) {
-      this.congested = true;
-      this.res.once('drain', this.onDrain);
-      if (socketBuffered(this.res) + this.pendingBytes > this.opts.maxBufferedBytes) this.end('slow-consumer');
-    } else if (this.drainWaiters !== undefined && this.pending.length === 0) {
-      this.wakeDrainWaiters();
-    }
-  }
-
-  private rawWrite(buffer: Buffer): boolean {
-    const res = this.res;
-    if (isGone(res)) return true;
-    this.lastWriteAt = clock.now;
-    let ok: boolean;
-    try {
-      const socket = this.socket;
-      const corked = socket === undefined ? 0 : socket.writableCorked;
-      ok = (res as ServerResponse).write(buffer);
-      // compression() adds flush(): without it, events would sit in the gzip buffer.
-      const flush = (res as { flush?: () => void }).flush;
-      if (typeof flush === 'function') flush.call(res);
-      // node:http corks the socket on a write and sends at the next tick. Sending now puts the cost of the send (the
-      // syscall, most of a flush) inside the flusher's time slice, so a burst to thousands of connections yields
-      // every few ms instead of sending everything in one tick after the slice.
-      if (socket !== undefined && socket.writableCorked > corked) socket.uncork();
-    } catch (error) {
-      this.end('error', error);
-      return true;
-    }
-    this.owner?.account(buffer.length, 0);
-    return ok;
-  }
-
-  private wakeDrainWaiters(): void {
-    const waiters = this.drainWaiters;
-    this.drainWaiters = undefined;
-    if (waiters) for (const wake of waiters) wake();
-  }
-
-  private readonly onDrain = (): void => {
-    this.congested = false;
-    if (this.ended) return;
-    if (this.pending.length > 0) {
-      if (!this.marked) {
-        this.marked = true;
-        flusher.mark(this);
-      }
-    } else {
-      this.wakeDrainWaiters();
-    }
-  };
 
   private readonly onResponseClose = (): void => {
     this.end('client');
@@ -492,19 +294,14 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
   };
 }
 
-/**
- * True once nothing more can be written: the response ended or its connection is gone. `Http2ServerResponse` has no
- * `destroyed`, so on HTTP/2 the stream itself is asked; without that, a client that left before the stream opened
- * (during an async `clientId()`) would leave a stream that never ends.
- */
-function isGone(res: SseResponse): boolean {
-  if (res.writableEnded || res.destroyed === true) return true;
-  const h2 = (res as Partial<Http2ServerResponse>).stream;
-  return h2 !== undefined && h2 !== null && (h2.destroyed || h2.closed);
+/** Ends that write what is pending before the response ends; `client` and `slow-consumer` drop it. */
+function isGraceful(reason: CloseReason): boolean {
+  return reason === 'server' || reason === 'timeout' || reason === 'shutdown' || reason === 'error';
 }
 
-function socketBuffered(res: SseResponse): number {
-  return res.writableLength ?? 0;
+/** The `retry` hint a stream gets when the server ends it for `timeout` or `shutdown`: its own `retry`, or the default. */
+export function closeRetryOf(options: { readonly retry?: number | undefined }): number {
+  return options.retry ?? DEFAULT_CLOSE_RETRY;
 }
 
 /**
@@ -519,14 +316,5 @@ export function createStream(
   options: StreamOptions | ResolvedStreamOptions = {},
   clientId?: string,
 ): SseStream {
-  const resolved = isResolved(options) ? options : resolveStreamOptions(options);
-  // Checked here too, not only by adapters: an id that `hub.send()` would refuse could never be reached.
-  if (clientId !== undefined) assertClientId(clientId);
-  if (res.headersSent) {
-    throw new SseError(
-      'SSE_INVALID_OPTION',
-      'Cannot open an SSE stream: the response headers were already sent. Open the stream before writing anything else.',
-    );
-  }
-  return new SseStream(req, res, resolved, clientId);
+  return new SseStream(req, res, isResolved(options) ? options : resolveStreamOptions(options), clientId);
 }

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -25,7 +26,10 @@ async function run(args: string[]): Promise<{ frame: string; exports: string[]; 
 
 describe('the built package', () => {
   it('has been built (ESM, CommonJS and both type declarations)', () => {
-    for (const file of ['index.js', 'index.cjs', 'index.d.ts', 'index.d.cts']) {
+    const files = ['index', 'adapter', 'broker'].flatMap((entry) =>
+      ['.js', '.cjs', '.d.ts', '.d.cts'].map((extension) => `${entry}${extension}`),
+    );
+    for (const file of files) {
       expect(existsSync(dist(file)), `dist/${file} is missing: run \`pnpm --filter @ssekit/core build\``).toBe(true);
     }
   });
@@ -63,5 +67,54 @@ describe('the built package', () => {
     const [esm, cjs] = JSON.parse(stdout) as [string, string];
     expect(fileURLToPath(esm)).toBe(dist('index.js'));
     expect(cjs).toBe(dist('index.cjs'));
+  });
+
+  it('serves the adapter and broker entry points from CommonJS and ESM, sharing one copy of the package', async () => {
+    // A stream made through the app entry is ended through the adapter entry: both must see the same module state.
+    const probe = (load: string) => `
+      const http = require('node:http');
+      const [core, adapter, broker] = ${load};
+      const server = http.createServer((req, res) => {
+        const stream = core.createStream(req, res, { heartbeat: false });
+        adapter.endStream(stream, 'shutdown');
+        process.stdout.write(JSON.stringify({
+          reason: stream.closeReason,
+          adapter: typeof adapter.openConnection,
+          broker: typeof broker.History,
+        }));
+        server.close();
+      });
+      server.listen(0, '127.0.0.1', () => {
+        http.get('http://127.0.0.1:' + server.address().port + '/', (res) => res.resume()).on('error', () => {});
+      });`;
+    const names = `['@ssekit/core', '@ssekit/core/adapter', '@ssekit/core/broker']`;
+    const expected = { reason: 'shutdown', adapter: 'function', broker: 'function' };
+    expect(await run(['-e', probe(`${names}.map((name) => require(name))`)])).toEqual(expected);
+    const esm = `const require = (await import('node:module')).createRequire(process.cwd() + '/');
+      ${probe(`await Promise.all(${names}.map((name) => import(name)))`)}`;
+    expect(await run(['--input-type=module', '-e', esm])).toEqual(expected);
+  });
+});
+
+// What users' editors and compilers see: the documented API, nothing marked internal, no helper classes.
+const packagesDir = fileURLToPath(new URL('../..', import.meta.url));
+
+describe('published type declarations', () => {
+  it('no dist/*.d.ts or .d.cts of any package carries an @internal member or the SharedRuns class', () => {
+    const offending: string[] = [];
+    let checked = 0;
+    for (const pkg of readdirSync(packagesDir)) {
+      const distDir = join(packagesDir, pkg, 'dist');
+      if (!existsSync(distDir)) continue;
+      for (const file of readdirSync(distDir)) {
+        if (!file.endsWith('.d.ts') && !file.endsWith('.d.cts')) continue;
+        checked++;
+        const text = readFileSync(join(distDir, file), 'utf8');
+        if (text.includes('@internal')) offending.push(`${pkg}/dist/${file}: @internal`);
+        if (/\bSharedRuns\b/.test(text)) offending.push(`${pkg}/dist/${file}: SharedRuns`);
+      }
+    }
+    expect(checked, 'no declarations found: run `pnpm build` first').toBeGreaterThan(0);
+    expect(offending).toEqual([]);
   });
 });

@@ -1,15 +1,8 @@
-import {
-  checkId,
-  formatComment,
-  formatEvent,
-  type Serializer,
-  SseError,
-  SseRangeError,
-  SseTypeError,
-  serializeData,
-} from '@ssekit/core';
+import { formatComment, formatEvent, type Serializer, SseError, SseRangeError, SseTypeError } from '@ssekit/core';
+import { checkId } from '@ssekit/core/broker';
 import { describe, expect, it } from 'vitest';
 import { expectSseError } from '../../../test/support/errors.js';
+import { serializeData } from '../src/frame.js';
 
 const FIELD = { base: TypeError, type: SseTypeError, code: 'SSE_INVALID_FIELD' } as const;
 const RETRY = { base: RangeError, type: SseRangeError, code: 'SSE_INVALID_RETRY' } as const;

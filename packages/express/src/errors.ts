@@ -1,4 +1,4 @@
-import { routeHandlerFailed } from '@ssekit/core';
+import { routeHandlerFailed } from '@ssekit/core/adapter';
 import type { ErrorRequestHandler, NextFunction, Request, Response } from 'express';
 import { boundStream } from './response.js';
 

@@ -1,12 +1,10 @@
+import { type Hub, type SseStream, SseTypeError } from '@ssekit/core';
 import {
-  type Hub,
   openConnection,
   type ResolvedConnectOptions,
   resolveConnectOptions,
   runRouteHandler,
-  type SseStream,
-  SseTypeError,
-} from '@ssekit/core';
+} from '@ssekit/core/adapter';
 import type { NextFunction, Request, Response } from 'express';
 import { hub as defaultHub } from './default-hub.js';
 import { bindStream } from './response.js';

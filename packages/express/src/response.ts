@@ -1,4 +1,5 @@
-import { type ResolvedConnectOptions, SseError, type SseStream } from '@ssekit/core';
+import { SseError, type SseStream } from '@ssekit/core';
+import type { ResolvedConnectOptions } from '@ssekit/core/adapter';
 import express, { type Response } from 'express';
 
 const NO_STREAM =

@@ -1,4 +1,5 @@
-import type { ConnectOptions, SseStream } from '@ssekit/core';
+import type { SseStream } from '@ssekit/core';
+import type { ConnectOptions } from '@ssekit/core/adapter';
 import type { NextFunction, Request, Response } from 'express';
 
 /** Named route params (`/rooms/:room`); Express 5 wildcards (`/*path`) give `string[]`, pass your own type then. */

@@ -1,4 +1,5 @@
-import { createHub, resolveConnectOptions } from '@ssekit/core';
+import { createHub } from '@ssekit/core';
+import { endStream, resolveConnectOptions } from '@ssekit/core/adapter';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { pinoLogger } from './logger.js';
@@ -22,7 +23,7 @@ async function ssekitPlugin(fastify: FastifyInstance, options: SsekitFastifyOpti
   // preClose, not onClose: Fastify waits for open requests between the two, and an SSE stream never ends alone.
   fastify.addHook('preClose', async () => {
     app.closing = true;
-    for (const stream of [...app.streams]) stream.end('shutdown');
+    for (const stream of [...app.streams]) endStream(stream, 'shutdown');
     if (ownHub) await hub.close();
   });
 }

@@ -1,13 +1,11 @@
+import { type Hub, isSseError, type SseStream, SseTypeError } from '@ssekit/core';
 import {
-  type Hub,
-  isSseError,
+  endStream,
   openConnection,
   type ResolvedConnectOptions,
   resolveConnectOptions,
   runRouteHandler,
-  type SseStream,
-  SseTypeError,
-} from '@ssekit/core';
+} from '@ssekit/core/adapter';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { handOver } from './hand-over.js';
 import { bindStream } from './reply.js';
@@ -87,7 +85,7 @@ async function serve(
   app.streams.add(open);
   open.once('close', () => app.streams.delete(open));
   if (app.closing) {
-    open.end('shutdown');
+    endStream(open, 'shutdown');
     return;
   }
   bindStream(reply, open);

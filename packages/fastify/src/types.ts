@@ -1,4 +1,5 @@
-import type { ConnectOptions, Hub, SseStream } from '@ssekit/core';
+import type { Hub, SseStream } from '@ssekit/core';
+import type { ConnectOptions } from '@ssekit/core/adapter';
 import type {
   ContextConfigDefault,
   FastifyBaseLogger,

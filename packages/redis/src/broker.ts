@@ -1,3 +1,4 @@
+import { SseError, SseTypeError } from '@ssekit/core';
 import {
   assertClientId,
   type Broker,
@@ -8,10 +9,8 @@ import {
   type OutgoingEnvelope,
   type ReplayFilter,
   type ReplayResult,
-  SseError,
-  SseTypeError,
   type Target,
-} from '@ssekit/core';
+} from '@ssekit/core/broker';
 import { ErrorReply } from 'redis';
 import { clientFactory } from './clients.js';
 import { decodeEntries, decodeRead, encodeControl, encodeEnvelope, type StreamEntry } from './codec.js';

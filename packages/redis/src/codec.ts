@@ -1,4 +1,4 @@
-import type { ControlMessage, Envelope, OutgoingEnvelope, Target } from '@ssekit/core';
+import type { ControlMessage, Envelope, OutgoingEnvelope, Target } from '@ssekit/core/broker';
 import { isStreamId } from './stream-id.js';
 
 /**

@@ -1,4 +1,5 @@
-import { checkEvent, type Logger, SseError, SseRangeError, SseTypeError } from '@ssekit/core';
+import { type Logger, SseError, SseTypeError } from '@ssekit/core';
+import { assertKnownOptions, checkEvent, describe, positiveIntOption } from '@ssekit/core/broker';
 
 /**
  * A node-redis v5 client (`createClient()` from `redis`), used as a template: the broker opens its own two
@@ -88,23 +89,16 @@ export function resolveOptions(options: unknown): ResolvedRedisBrokerOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new SseTypeError(
       'SSE_INVALID_OPTION',
-      `createRedisBroker() options must be an object, got ${describeValue(options)}.`,
+      `createRedisBroker() options must be an object, got ${describe(options)}.`,
     );
   }
   const o = options as Record<string, unknown>;
-  for (const name of Object.keys(o)) {
-    if (!(OPTION_KEYS as readonly string[]).includes(name)) {
-      throw new SseError(
-        'SSE_INVALID_OPTION',
-        `Unknown option \`${name}\` for createRedisBroker(). Known options: ${OPTION_KEYS.join(', ')}.`,
-      );
-    }
-  }
+  assertKnownOptions('createRedisBroker()', o, OPTION_KEYS);
   const key = o.key ?? DEFAULT_KEY;
   if (typeof key !== 'string' || key.length === 0 || key.length > 512 || CONTROL.test(key)) {
     throw new SseTypeError(
       'SSE_INVALID_OPTION',
-      `Option \`key\` must be a non-empty Redis key of at most 512 characters without control characters, got ${describeValue(key)}.`,
+      `Option \`key\` must be a non-empty Redis key of at most 512 characters without control characters, got ${describe(key)}.`,
     );
   }
   const resetEvent = o.resetEvent ?? 'ssekit-reset';
@@ -112,7 +106,7 @@ export function resolveOptions(options: unknown): ResolvedRedisBrokerOptions {
     if (typeof resetEvent !== 'string' || resetEvent === '') {
       throw new SseTypeError(
         'SSE_INVALID_OPTION',
-        `Option \`resetEvent\` must be an event name or false, got ${describeValue(resetEvent)}.`,
+        `Option \`resetEvent\` must be an event name or false, got ${describe(resetEvent)}.`,
       );
     }
     checkEvent(resetEvent);
@@ -123,11 +117,11 @@ export function resolveOptions(options: unknown): ResolvedRedisBrokerOptions {
   }
   return {
     key,
-    maxLength: positiveInt('maxLength', o.maxLength, DEFAULT_MAX_LENGTH),
-    maxAge: o.maxAge === undefined ? undefined : positiveInt('maxAge', o.maxAge, 0),
-    blockTimeout: positiveInt('blockTimeout', o.blockTimeout, DEFAULT_BLOCK_TIMEOUT),
-    commandTimeout: positiveInt('commandTimeout', o.commandTimeout, DEFAULT_COMMAND_TIMEOUT),
-    batchSize: positiveInt('batchSize', o.batchSize, DEFAULT_BATCH_SIZE),
+    maxLength: positiveIntOption('maxLength', o.maxLength, DEFAULT_MAX_LENGTH),
+    maxAge: o.maxAge === undefined ? undefined : positiveIntOption('maxAge', o.maxAge, 0),
+    blockTimeout: positiveIntOption('blockTimeout', o.blockTimeout, DEFAULT_BLOCK_TIMEOUT),
+    commandTimeout: positiveIntOption('commandTimeout', o.commandTimeout, DEFAULT_COMMAND_TIMEOUT),
+    batchSize: positiveIntOption('batchSize', o.batchSize, DEFAULT_BATCH_SIZE),
     resetEvent,
     logger: logger as Logger,
   };
@@ -138,7 +132,7 @@ export function checkConnection(connection: unknown): RedisConnection {
   if (connection === null || typeof connection !== 'object' || Array.isArray(connection)) {
     throw new SseTypeError(
       'SSE_INVALID_OPTION',
-      `createRedisBroker() needs { url } or { client } as its first argument, got ${describeValue(connection)}.`,
+      `createRedisBroker() needs { url } or { client } as its first argument, got ${describe(connection)}.`,
     );
   }
   const c = connection as Record<string, unknown>;
@@ -155,7 +149,7 @@ export function checkConnection(connection: unknown): RedisConnection {
   }
   if (c.url !== undefined) {
     if (typeof c.url !== 'string') {
-      throw new SseTypeError('SSE_INVALID_OPTION', `Option \`url\` must be a string, got ${describeValue(c.url)}.`);
+      throw new SseTypeError('SSE_INVALID_OPTION', `Option \`url\` must be a string, got ${describe(c.url)}.`);
     }
     let protocol: string;
     try {
@@ -179,7 +173,7 @@ export function checkConnection(connection: unknown): RedisConnection {
     if (client === null || typeof client !== 'object' || typeof client.duplicate !== 'function') {
       throw new SseTypeError(
         'SSE_INVALID_OPTION',
-        `Option \`client\` must be a node-redis v5 client from createClient(), got ${describeValue(client)}.`,
+        `Option \`client\` must be a node-redis v5 client from createClient(), got ${describe(client)}.`,
       );
     }
     if ('masters' in client || 'getSentinelNode' in client || typeof client.sendCommand !== 'function') {
@@ -194,25 +188,4 @@ export function checkConnection(connection: unknown): RedisConnection {
     'SSE_INVALID_OPTION',
     'createRedisBroker() needs `url` (e.g. { url: "redis://127.0.0.1:6379" }) or `client`.',
   );
-}
-
-function positiveInt(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new SseRangeError(
-      'SSE_INVALID_OPTION',
-      `Option \`${name}\` must be a positive whole number, got ${describeValue(value)}.`,
-    );
-  }
-  return value;
-}
-
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string')
-    return value.length > 40 ? `a string of length ${value.length}` : JSON.stringify(value);
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'function') return 'a function';
-  return String(value);
 }

@@ -1,4 +1,4 @@
-import type { OutgoingEnvelope } from '@ssekit/core';
+import type { OutgoingEnvelope } from '@ssekit/core/broker';
 import { describe, expect, it } from 'vitest';
 import {
   decodeEntries,
