@@ -6,6 +6,7 @@ import {
   redisForSuite,
   restartableRedisRequirement,
   startCluster,
+  uniqueKey,
 } from '../support/redis.js';
 import { closeAfterEach } from '../support/teardown.js';
 
@@ -97,6 +98,30 @@ describe.skipIf(requirement.skip)('Redis broker: a stream emptied or recreated w
       ]);
       expect(client.opens).toBe(1);
     }
+  });
+
+  it("a stream recreated while Redis' clock is behind the old epoch (a clock step) is noticed within blockTimeout", async () => {
+    // The first epoch is made to lie far in the future, as if Redis' clock had been ahead when the stream began.
+    const key = uniqueKey('clock-step');
+    const future = `${BigInt(Date.now()) * 1000n + 3_600_000_000_000n}-0`;
+    await redisCommand(redis.url, ['XADD', `${key}:epoch`, future, 'g', future]);
+    const cluster = teardown.track(await startCluster(redis.url, ['a'], { key, blockTimeout: 300 }));
+    const instance = cluster.instances[0] as Cluster['instances'][0];
+    const client = await connect(instance.url);
+    await positionAheadOfClock(cluster);
+    await client.waitForEvents(2);
+
+    // After the flush the new epoch (Redis' time now) is below the old one, and the new ids are below the readers'
+    // position: no blocking read can wake on either. The reader's idle check must find the new epoch.
+    await redisCommand(redis.url, ['FLUSHALL']);
+    await instance.hub.broadcast('after flush');
+    await client.waitForEvents(4, 3000);
+    expect(seen(client)).toEqual([
+      'message:start',
+      'message:ahead',
+      'ssekit-reset:{"reason":"expired"}',
+      'message:after flush',
+    ]);
   });
 
   it('a Last-Event-ID that both the old and the new stream issued gets the reset event, not a wrong replay', async () => {

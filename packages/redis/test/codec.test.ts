@@ -53,6 +53,20 @@ describe('the entry codec', () => {
     expect(decodeEntry('5-0', ['p', '4-0', 'to', '*'])).toEqual({ id: '5-0', prev: '4-0', envelope: undefined });
   });
 
+  it('reads the epoch the publish script writes next to the chain link, for events and controls alike', () => {
+    const event = decodeEntry('5-0', ['p', '4-0', 'g', '1700000000000123-0', 'to', '*', 'd', 'x']);
+    expect(event).toMatchObject({ prev: '4-0', epoch: '1700000000000123-0', envelope: { data: 'x' } });
+    const control = decodeEntry('6-0', [
+      'p',
+      '5-0',
+      'g',
+      '7-0',
+      ...encodeControl({ action: 'disconnect', clientId: 'a', origin: 'h' }),
+    ]);
+    expect(control).toMatchObject({ epoch: '7-0', control: { clientId: 'a' } });
+    expect(decodeEntry('5-0', ['to', '*', 'd', 'x']).epoch).toBeUndefined();
+  });
+
   it('refuses an event name or retry that could inject fields into the SSE stream', () => {
     expect(decodeEntry('5-0', ['to', '*', 'd', 'x', 'e', 'a\nid: 9']).envelope).toBeUndefined();
     for (const retry of ['-1', '1.5', '1e3', ' 7', '99999999999999999']) {
