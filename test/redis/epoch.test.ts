@@ -103,8 +103,8 @@ describe.skipIf(requirement.skip)('Redis broker: a stream emptied or recreated w
   it("a stream recreated while Redis' clock is behind the old epoch (a clock step) is noticed within blockTimeout", async () => {
     // The first epoch is made to lie far in the future, as if Redis' clock had been ahead when the stream began.
     const key = uniqueKey('clock-step');
-    const future = `${BigInt(Date.now()) * 1000n + 3_600_000_000_000n}-0`;
-    await redisCommand(redis.url, ['XADD', `${key}:epoch`, future, 'g', future]);
+    const future = String(BigInt(Date.now()) * 1000n + 3_600_000_000_000n);
+    await redisCommand(redis.url, ['XADD', `${key}:epoch`, `${future}-0`, 'g', future]);
     const cluster = teardown.track(await startCluster(redis.url, ['a'], { key, blockTimeout: 300 }));
     const instance = cluster.instances[0] as Cluster['instances'][0];
     const client = await connect(instance.url);

@@ -158,14 +158,14 @@ export class StreamReader {
     const marker = await this.newest(this.epochKey);
     if (marker === undefined || marker.id === this.epochCursor) return;
     this.epochCursor = marker.id;
-    this.isNewLog(marker.id);
+    this.isNewLog(epochOf(marker));
   }
 
   private consume(markers: readonly StreamEntry[], entries: readonly StreamEntry[]): void {
     for (const marker of markers) {
       this.epochCursor = marker.id;
       // The rest of this read belongs to a log this reader now reads again from its start.
-      if (this.isNewLog(marker.id)) return;
+      if (this.isNewLog(epochOf(marker))) return;
     }
     for (const entry of entries) {
       if (entry.epoch !== undefined && this.isNewLog(entry.epoch)) return;
@@ -267,4 +267,9 @@ export class StreamReader {
       `[ssekit] entry ${id} of ${this.options.key} was not written by ssekit, or by a newer version of it, and is skipped (reported once). Use a key of its own for the broker, and the same @ssekit/redis version on every instance.`,
     );
   }
+}
+
+/** The epoch an entry of the epoch stream marks: its `g` field, which its id (`<epoch>-0`) repeats. */
+function epochOf(marker: StreamEntry): string {
+  return marker.epoch ?? marker.id.slice(0, marker.id.indexOf('-'));
 }

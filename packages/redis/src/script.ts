@@ -10,8 +10,8 @@ import { isStreamId } from './stream-id.js';
  * 2. reads the newest entry: its id is the previous link of the chain (`p`, '' for an empty stream) and its `g` the
  *    epoch of the log;
  * 3. when the stream is empty or gone (first use, DEL, FLUSHALL, a restart without data) or its epoch is unknown,
- *    starts a new epoch: an entry of the epoch stream (KEYS[2], one entry kept) whose id is Redis' time in
- *    microseconds, above the previous epoch's. Readers block on that stream too, so a recreated log wakes them at
+ *    starts a new epoch: Redis' time in microseconds, above the previous epoch's, kept as the one entry of the epoch
+ *    stream (KEYS[2], id `<epoch>-0`). A number, so that Redis stores it in each entry as a compact integer. Readers block on that stream too, so a recreated log wakes them at
  *    once even when its ids are at or below their position;
  * 4. appends the entry with `p` and `g`, trimming to about `maxLength` entries (`MAXLEN ~`), and with a `maxAge`
  *    also trims entries older than `maxAge` ms by Redis' clock (`MINID ~`). The new entry is never trimmed: its id is
@@ -47,8 +47,8 @@ if not epoch then
     local was = tonumber(string.match(known[1][1], '^(%d+)'))
     if was >= us then us = was + 1 end
   end
-  epoch = string.format('%d', us) .. '-0'
-  redis.call('XADD', KEYS[2], 'MAXLEN', '1', epoch, 'g', epoch)
+  epoch = string.format('%d', us)
+  redis.call('XADD', KEYS[2], 'MAXLEN', '1', epoch .. '-0', 'g', epoch)
 end
 local id = redis.call('XADD', key, 'MAXLEN', '~', ARGV[1], '*', 'p', prev, 'g', epoch, unpack(ARGV, 4))
 local age = tonumber(ARGV[2])

@@ -54,16 +54,16 @@ describe('the entry codec', () => {
   });
 
   it('reads the epoch the publish script writes next to the chain link, for events and controls alike', () => {
-    const event = decodeEntry('5-0', ['p', '4-0', 'g', '1700000000000123-0', 'to', '*', 'd', 'x']);
-    expect(event).toMatchObject({ prev: '4-0', epoch: '1700000000000123-0', envelope: { data: 'x' } });
+    const event = decodeEntry('5-0', ['p', '4-0', 'g', '1700000000000123', 'to', '*', 'd', 'x']);
+    expect(event).toMatchObject({ prev: '4-0', epoch: '1700000000000123', envelope: { data: 'x' } });
     const control = decodeEntry('6-0', [
       'p',
       '5-0',
       'g',
-      '7-0',
+      '1700000000000456',
       ...encodeControl({ action: 'disconnect', clientId: 'a', origin: 'h' }),
     ]);
-    expect(control).toMatchObject({ epoch: '7-0', control: { clientId: 'a' } });
+    expect(control).toMatchObject({ epoch: '1700000000000456', control: { clientId: 'a' } });
     expect(decodeEntry('5-0', ['to', '*', 'd', 'x']).epoch).toBeUndefined();
   });
 
