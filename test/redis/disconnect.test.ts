@@ -73,11 +73,11 @@ describe.skipIf(requirement.skip)('Redis broker: disconnect across instances', (
     await frankOnB.waitForEnd(10_000);
     const after = await b.hub.send('frank', 'after');
 
-    // The disconnect is an entry between the two events (it is part of the chain), with no data field.
+    // The disconnect is an entry between the two events (a link of the chain, in the log's epoch), with no data field.
     const entries = (await redisCommand(redis.url, ['XRANGE', cluster.key, before, after])) as [string, string[]][];
     expect(entries.map(([id]) => id).filter((id) => id !== before && id !== after)).toHaveLength(1);
     const fields = (entries[1]?.[1] ?? []).filter((_, i) => i % 2 === 0);
-    expect(fields).toEqual(['p', 'to', 'x', 'o']);
+    expect(fields).toEqual(['p', 'g', 'to', 'x', 'o']);
 
     // The tab of instance a comes back on instance b with its cursor: the id of the last event it received.
     const resumed = await tab(b.url, 'frank', { 'last-event-id': frankOnA.events[0]?.id ?? '' });

@@ -21,6 +21,8 @@ export interface Envelope {
 /** What a hub hands to `Broker.publish`: an envelope whose id the broker assigns unless the caller gave one. */
 export interface OutgoingEnvelope extends Omit<Envelope, 'id'> {
   readonly id?: string | undefined;
+  /** Makes a retried publish safe: a broker that supports it stores an event once per key within its window. */
+  readonly idempotencyKey?: string | undefined;
 }
 
 /**
@@ -77,6 +79,8 @@ export type ReplayResult =
  * history, replays and frames; a control must never reach a client, and apart it cannot, by type.
  */
 export interface Broker {
+  /** True when the broker assigns every id itself and refuses caller-given ids. */
+  readonly assignsIds?: boolean;
   start(deliver: (envelope: Envelope) => void, onControl?: (message: ControlMessage) => void): void | Promise<void>;
   publish(envelope: OutgoingEnvelope): string | Promise<string>;
   replay(lastEventId: string, filter: ReplayFilter): ReplayResult | Promise<ReplayResult>;

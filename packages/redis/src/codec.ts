@@ -6,6 +6,8 @@ import { isStreamId } from './stream-id.js';
  * the field names of an entry with the first entry of its listpack node and store only the values.
  * - `p`: the id of the entry that was last in the stream when this one was added ('' for the first entry of a
  *   stream). Written by the publish script, never by this codec: the chain lets a reader prove it missed nothing.
+ * - `g`: the epoch of the log, also written by the publish script: it changes whenever the stream was emptied or
+ *   recreated, so a reader can tell a new log whose ids repeat old ones from the log it was reading.
  * - `to`: the target: `*` (everyone), `c:<client id>` or `t:<topic>`.
  * - `d`: the data, as the publishing hub serialized it.
  * - `e`, `r`: the event name and the retry hint, only when given.
@@ -17,6 +19,7 @@ import { isStreamId } from './stream-id.js';
  *   cannot read, rather than delivering it as an event. Replays skip it for the same reason.
  */
 export const FIELD_PREV = 'p';
+const FIELD_EPOCH = 'g';
 const FIELD_TARGET = 'to';
 const FIELD_DATA = 'd';
 const FIELD_EVENT = 'e';
@@ -32,6 +35,8 @@ export interface StreamEntry {
   readonly id: string;
   /** The `p` field; undefined when absent. */
   readonly prev: string | undefined;
+  /** The `g` field (the log's epoch); undefined when absent. */
+  readonly epoch?: string | undefined;
   readonly envelope: Envelope | undefined;
   readonly control?: ControlMessage | undefined;
 }
@@ -58,15 +63,16 @@ export function decodeTarget(value: string): Target | undefined {
   return undefined;
 }
 
-/** The field/value pairs of an event, without `p` (the publish script adds it). */
+/** The field/value pairs of an event, without `p` and `g` (the publish script adds them). */
 export function encodeEnvelope(envelope: OutgoingEnvelope): string[] {
+  // The idempotency key is not stored in the entry: the publish script keeps it under a key of its own.
   const fields = [FIELD_TARGET, encodeTarget(envelope.target), FIELD_DATA, envelope.data];
   if (envelope.event !== undefined) fields.push(FIELD_EVENT, envelope.event);
   if (envelope.retry !== undefined) fields.push(FIELD_RETRY, String(envelope.retry));
   return fields;
 }
 
-/** The field/value pairs of a control message, without `p` (the publish script adds it). */
+/** The field/value pairs of a control message, without `p` and `g` (the publish script adds them). */
 export function encodeControl(message: ControlMessage): string[] {
   const fields = [
     FIELD_TARGET,
@@ -87,6 +93,7 @@ export function encodeControl(message: ControlMessage): string[] {
  */
 export function decodeEntry(id: string, fields: readonly unknown[]): StreamEntry {
   let prev: string | undefined;
+  let epoch: string | undefined;
   let to: string | undefined;
   let data: string | undefined;
   let event: string | undefined;
@@ -99,6 +106,9 @@ export function decodeEntry(id: string, fields: readonly unknown[]): StreamEntry
     switch (fields[i]) {
       case FIELD_PREV:
         prev = value;
+        break;
+      case FIELD_EPOCH:
+        epoch = value;
         break;
       case FIELD_TARGET:
         to = value;
@@ -125,15 +135,15 @@ export function decodeEntry(id: string, fields: readonly unknown[]): StreamEntry
   // An entry with an action is never an event, whatever other fields it has.
   if (action !== undefined) {
     if (action !== 'disconnect' || target?.type !== 'client' || Number.isNaN(retryMs)) {
-      return { id, prev, envelope: undefined };
+      return { id, prev, epoch, envelope: undefined };
     }
     const control: ControlMessage = { action, clientId: target.clientId, retry: retryMs, origin: origin ?? '' };
-    return { id, prev, envelope: undefined, control };
+    return { id, prev, epoch, envelope: undefined, control };
   }
-  if (target === undefined || data === undefined) return { id, prev, envelope: undefined };
-  if (event !== undefined && /[\r\n]/.test(event)) return { id, prev, envelope: undefined };
-  if (Number.isNaN(retryMs)) return { id, prev, envelope: undefined };
-  return { id, prev, envelope: { id, target, data, event, retry: retryMs } };
+  if (target === undefined || data === undefined) return { id, prev, epoch, envelope: undefined };
+  if (event !== undefined && /[\r\n]/.test(event)) return { id, prev, epoch, envelope: undefined };
+  if (Number.isNaN(retryMs)) return { id, prev, epoch, envelope: undefined };
+  return { id, prev, epoch, envelope: { id, target, data, event, retry: retryMs } };
 }
 
 /** A stored retry hint in ms, or NaN for one the hub could not have written (it would inject bytes). */
@@ -160,19 +170,23 @@ export function decodeEntries(reply: unknown): StreamEntry[] {
 }
 
 /**
- * Decodes an `XREAD` reply for one key (RESP2: `null` on timeout, else `[[key, entries]]`).
+ * Decodes an `XREAD` reply (RESP2: `null` on timeout, else `[[key, entries], …]` for each key with new entries).
+ * @returns the entries of each key that has some.
  * @throws TypeError for any other shape.
  */
-export function decodeRead(reply: unknown): StreamEntry[] {
-  if (reply === null) return [];
+export function decodeRead(reply: unknown): Map<string, StreamEntry[]> {
+  const streams = new Map<string, StreamEntry[]>();
+  if (reply === null) return streams;
   if (!Array.isArray(reply) || reply.length === 0) {
     throw new TypeError('Redis answered XREAD with something that is not a list of streams.');
   }
-  const stream = reply[0] as unknown;
-  if (!Array.isArray(stream) || stream.length < 2) {
-    throw new TypeError('Redis answered XREAD with a stream that is not `[key, entries]`.');
+  for (const stream of reply as unknown[]) {
+    if (!Array.isArray(stream) || stream.length < 2 || typeof stream[0] !== 'string') {
+      throw new TypeError('Redis answered XREAD with a stream that is not `[key, entries]`.');
+    }
+    streams.set(stream[0], decodeEntries(stream[1]));
   }
-  return decodeEntries(stream[1]);
+  return streams;
 }
 
 const ALL: Target = Object.freeze({ type: 'all' });

@@ -23,14 +23,28 @@ export function reconnectDelay(attempt: number): number {
 }
 
 /**
+ * The error a pending command fails with when its connection was dropped because Redis did not answer in time
+ * (rather than node-redis' generic "Disconnects client"): the command was sent, so its effect is unknown.
+ */
+export class CommandTimeoutError extends Error {
+  constructor(
+    readonly role: string,
+    /** How long the oldest pending command had waited, at most, before the connection was dropped. */
+    readonly ms: number,
+  ) {
+    super(`Redis did not answer the ${role} connection within ${ms} ms; reconnecting.`);
+    this.name = 'CommandTimeoutError';
+  }
+}
+
+/**
  * One Redis connection that keeps itself open. node-redis's own reconnection is turned off (`reconnectStrategy:
- * false`): this class replaces a lost client by a fresh one, with backoff, so that the owner knows exactly when the
- * connection changed (`generation`), every pending command is failed when a client is dropped, and `close()` is
- * immediate even in the middle of a reconnect.
+ * false`): this class replaces a lost client by a fresh one, with backoff. docs/scaling.md ("Why @ssekit/redis
+ * manages its own connection") says which parts node-redis cannot give and why.
  *
- * Commands are refused at once while the connection is down (no offline queue). A connection whose oldest pending
- * command has waited longer than `timeout + allowance` ms is treated as dead (a half-open TCP connection never
- * errors by itself) and replaced: the owner calls {@link Connection.check} periodically.
+ * Commands are refused at once while the connection is down (no offline queue). Its own watchdog treats a
+ * connection whose oldest pending command has waited longer than `timeout + allowance` ms as dead (a half-open TCP
+ * connection never errors by itself) and replaces it; the pending commands fail with {@link CommandTimeoutError}.
  */
 export class Connection {
   /** Increases each time a new client becomes ready. */
@@ -53,6 +67,9 @@ export class Connection {
   private idleWaiters: (() => void)[] = [];
   private firstAttempt: Promise<void>;
   private settleFirst: ((error?: unknown) => void) | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  // Why the client of `epoch` was dropped by the watchdog: its pending commands fail with this instead.
+  private timedOut: { epoch: number; error: CommandTimeoutError } | undefined;
 
   constructor(
     private readonly create: () => RawClient,
@@ -79,7 +96,13 @@ export class Connection {
 
   /** Starts connecting (idempotent). Resolves or rejects with the outcome of the first attempt; retries go on. */
   start(): Promise<void> {
-    this.running ??= this.maintain();
+    if (this.running === undefined && !this.closed) {
+      this.running = this.maintain();
+      // Half the deadline, within 50 ms to 1 s: an overdue command is noticed at most that much late.
+      const every = Math.max(50, Math.min(1000, Math.floor(this.timeout / 2)));
+      this.watchdog = setInterval(() => this.check(Date.now()), every);
+      this.watchdog.unref();
+    }
     return this.firstAttempt;
   }
 
@@ -105,21 +128,21 @@ export class Connection {
     };
     const reply = client.sendCommand(args);
     reply.then(settle, settle);
-    return reply;
+    return reply.catch((error: unknown) => {
+      const timedOut = this.timedOut;
+      throw timedOut !== undefined && timedOut.epoch === epoch ? timedOut.error : error;
+    });
   }
 
   /** Replaces the client when its oldest pending command is overdue. */
-  check(now: number): void {
+  private check(now: number): void {
     if (!this.ready || this.inFlight === 0) return;
     const limit = this.timeout + this.allowance;
     if (now - this.since > limit) {
-      this.drop(new Error(`Redis did not answer the ${this.role} connection within ${limit} ms; reconnecting.`));
+      const error = new CommandTimeoutError(this.role, limit);
+      this.timedOut = { epoch: this.epoch, error };
+      this.breakClient?.(error);
     }
-  }
-
-  /** Drops the current client (failing its pending commands); a new one is opened with backoff. */
-  drop(cause: unknown): void {
-    this.breakClient?.(cause);
   }
 
   /**
@@ -129,6 +152,7 @@ export class Connection {
   async close(grace = 0): Promise<void> {
     if (this.closed) return this.running;
     this.closed = true;
+    if (this.watchdog !== undefined) clearInterval(this.watchdog);
     const closedError = new Error('The connection is closed.');
     for (const waiter of this.waiters.splice(0)) waiter.reject(closedError);
     if (grace > 0 && this.ready && this.inFlight > 0) await this.idle(grace);

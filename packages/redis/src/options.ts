@@ -44,6 +44,11 @@ export interface RedisBrokerOptions {
   resetEvent?: string | false;
   /** Where connection losses, recoveries and missed events are reported. Default `console`. */
   logger?: Logger;
+  /**
+   * How long, in ms, a publish's `idempotencyKey` is remembered: a publish repeating the key within this window
+   * appends nothing and resolves with the first one's id. Cover your longest retry. Default 300 000 (5 minutes).
+   */
+  idempotencyWindow?: number;
 }
 
 /** Options after validation. */
@@ -56,6 +61,7 @@ export interface ResolvedRedisBrokerOptions {
   readonly batchSize: number;
   readonly resetEvent: string | false;
   readonly logger: Logger;
+  readonly idempotencyWindow: number;
 }
 
 /** Default stream key. */
@@ -68,6 +74,8 @@ export const DEFAULT_BLOCK_TIMEOUT = 5000;
 export const DEFAULT_COMMAND_TIMEOUT = 5000;
 /** Default `batchSize`. */
 export const DEFAULT_BATCH_SIZE = 500;
+/** Default `idempotencyWindow`, ms. */
+export const DEFAULT_IDEMPOTENCY_WINDOW = 300_000;
 
 const OPTION_KEYS = [
   'key',
@@ -78,6 +86,7 @@ const OPTION_KEYS = [
   'batchSize',
   'resetEvent',
   'logger',
+  'idempotencyWindow',
 ] as const;
 
 // A key is also shown in logs; control characters there only hide mistakes.
@@ -124,6 +133,7 @@ export function resolveOptions(options: unknown): ResolvedRedisBrokerOptions {
     batchSize: positiveIntOption('batchSize', o.batchSize, DEFAULT_BATCH_SIZE),
     resetEvent,
     logger: logger as Logger,
+    idempotencyWindow: positiveIntOption('idempotencyWindow', o.idempotencyWindow, DEFAULT_IDEMPOTENCY_WINDOW),
   };
 }
 

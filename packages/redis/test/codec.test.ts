@@ -53,6 +53,20 @@ describe('the entry codec', () => {
     expect(decodeEntry('5-0', ['p', '4-0', 'to', '*'])).toEqual({ id: '5-0', prev: '4-0', envelope: undefined });
   });
 
+  it('reads the epoch the publish script writes next to the chain link, for events and controls alike', () => {
+    const event = decodeEntry('5-0', ['p', '4-0', 'g', '1700000000000123', 'to', '*', 'd', 'x']);
+    expect(event).toMatchObject({ prev: '4-0', epoch: '1700000000000123', envelope: { data: 'x' } });
+    const control = decodeEntry('6-0', [
+      'p',
+      '5-0',
+      'g',
+      '1700000000000456',
+      ...encodeControl({ action: 'disconnect', clientId: 'a', origin: 'h' }),
+    ]);
+    expect(control).toMatchObject({ epoch: '1700000000000456', control: { clientId: 'a' } });
+    expect(decodeEntry('5-0', ['to', '*', 'd', 'x']).epoch).toBeUndefined();
+  });
+
   it('refuses an event name or retry that could inject fields into the SSE stream', () => {
     expect(decodeEntry('5-0', ['to', '*', 'd', 'x', 'e', 'a\nid: 9']).envelope).toBeUndefined();
     for (const retry of ['-1', '1.5', '1e3', ' 7', '99999999999999999']) {
@@ -63,8 +77,12 @@ describe('the entry codec', () => {
   it('decodes XRANGE and XREAD replies and rejects other shapes', () => {
     const entries = [['1-0', stored({ target: { type: 'all' }, data: 'a' })]];
     expect(decodeEntries(entries).map((e) => e.id)).toEqual(['1-0']);
-    expect(decodeRead(null)).toEqual([]);
-    expect(decodeRead([['key', entries]]).map((e) => e.envelope?.data)).toEqual(['a']);
+    expect(decodeRead(null).size).toBe(0);
+    expect(
+      decodeRead([['key', entries]])
+        .get('key')
+        ?.map((e) => e.envelope?.data),
+    ).toEqual(['a']);
     expect(() => decodeEntries('OK')).toThrow(TypeError);
     expect(() => decodeEntries([['not-an-id', []]])).toThrow(TypeError);
     expect(() => decodeRead([])).toThrow(TypeError);
