@@ -17,9 +17,15 @@ export interface ConnectOptions<Req = SseRequest> extends StreamOptions {
    * answered 400 before the stream opens.
    */
   clientId?: (req: Req) => string | undefined | null | Promise<string | undefined | null>;
-  /** Topics to subscribe at connect; the place to authorize them. Malformed topics are answered 400. */
-  topics?: (req: Req) => Iterable<string> | undefined | null | Promise<Iterable<string> | undefined | null>;
+  /**
+   * Topics to subscribe at connect; the place to authorize them. Malformed topics are answered 400. An array, a
+   * `Set` or another iterable object of names: a bare string is a type error (it would be taken letter by letter).
+   */
+  topics?: (req: Req) => TopicList | undefined | null | Promise<TopicList | undefined | null>;
 }
+
+/** The topics a route's `topics()` returns: any iterable of names except a bare string. */
+export type TopicList = Iterable<string> & object;
 
 /** Route options after validation: adapters resolve them once, when the route is set up. */
 export interface ResolvedConnectOptions<Req = SseRequest> {

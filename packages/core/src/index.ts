@@ -26,15 +26,18 @@ export {
   resolveConnectOptions,
   routeHandlerFailed,
   runRouteHandler,
+  type TopicList,
 } from './connect.js';
 export { isSseError, SseError, type SseErrorCode, type SseErrorFields, SseRangeError, SseTypeError } from './errors.js';
 export {
   checkEvent,
   checkId,
   checkRetry,
+  type EventData,
   formatComment,
   formatEvent,
   jsonSerializer,
+  type RetryDelay,
   type SendOptions,
   type Serializer,
   type SseMessage,

@@ -10,9 +10,11 @@ import {
   checkId,
   checkRetry,
   checkSendOptions,
+  type EventData,
   formatComment,
   formatData,
   formatEvent,
+  type RetryDelay,
   type SendOptions,
   type SseMessage,
   serializeData,
@@ -153,7 +155,7 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
    * @throws SseTypeError for `undefined` data, data that cannot be serialized, or a bad `event`/`id`.
    * @throws SseRangeError for a bad `retry`.
    */
-  send(data: unknown, options?: SendOptions): boolean {
+  send<R extends number = number>(data: EventData, options?: SendOptions<R>): boolean {
     if (this.ended) return false;
     const text = serializeData(data, this.opts.serializer);
     let event: string | undefined;
@@ -170,7 +172,7 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
   }
 
   /** Writes a full message (any of `data`, `event`, `id`, `retry`, `comment`); see `formatEvent`. */
-  write(message: SseMessage): boolean {
+  write<R extends number = number>(message: SseMessage & { retry?: RetryDelay<R> }): boolean {
     if (this.ended) return false;
     this.enqueue(Buffer.from(formatEvent(message, this.opts.serializer)), flusher.next(), NO_ID);
     return true;
@@ -187,7 +189,7 @@ export class SseStream extends EventEmitter<StreamEvents> implements Ticking, Fl
    * Ends the stream from the server side (reason `server`). Pending events are written first.
    * @param options.retry a last `retry` hint, so the client waits that long before it reconnects.
    */
-  close(options: { retry?: number } = {}): void {
+  close<R extends number = number>(options: { retry?: RetryDelay<R> } = {}): void {
     if (options.retry !== undefined) checkRetry(options.retry);
     this.end('server', undefined, options.retry);
   }
