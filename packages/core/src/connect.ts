@@ -1,7 +1,8 @@
+import type { ServerResponse } from 'node:http';
 import { SseError, SseTypeError } from './errors.js';
 import type { Hub } from './hub.js';
 import { createStream, type SseRequest, type SseResponse, type SseStream } from './stream.js';
-import { type ResolvedStreamOptions, resolveStreamOptions, type StreamOptions } from './stream-options.js';
+import { type Logger, type ResolvedStreamOptions, resolveStreamOptions, type StreamOptions } from './stream-options.js';
 import { assertClientId, describe, functionOption, normalizeTopics } from './validate.js';
 
 /**
@@ -79,9 +80,12 @@ export function resolveConnectOptions<Req>(
  *   head, or a limit's `retry` answer); an adapter hands the raw response over to ssekit there (Fastify's hijack).
  *   Not called when this function throws before writing.
  * @returns the open stream; or `undefined` when the request was answered without a stream (a connection limit's
- *   `retry` hint, or a `HEAD` request): the adapter must then not run the route handler.
+ *   `retry` hint, a `HEAD` request, or a stream that could not join the hub and was ended with reason `error`):
+ *   the adapter must then not run the route handler.
  * @throws before anything is written: the app's own `clientId()`/`topics()` errors, an `SseTypeError` with
- *   `statusCode` 400 for malformed ids, an `SseError` with `statusCode` 503/429 for a limit answered by status.
+ *   `statusCode` 400 for malformed ids, an `SseError` with `statusCode` 503/429 for a limit answered by status;
+ *   after `beforeOpen`, whatever kept the head from being written (a hook on the response that throws). An adapter
+ *   that took the response over in `beforeOpen` must then answer itself: {@link answerUnopened}.
  */
 export async function openConnection<Req>(
   hub: Hub,
@@ -127,8 +131,54 @@ export async function openConnection<Req>(
 
   beforeOpen?.();
   const stream = createStream(req, res, route.stream, clientId);
-  await hub.attach(stream, topics);
+  try {
+    await hub.attach(stream, topics);
+  } catch (error) {
+    // The head is out: the request is answered by ending the stream (the client reconnects), not by a status.
+    logQuietly(
+      route.stream.logger,
+      '[ssekit] the SSE stream could not join its hub; it ends with reason "error".',
+      error,
+    );
+    stream.end('error', error);
+    return undefined;
+  }
   return stream;
+}
+
+/**
+ * Answers a request whose SSE stream could not open after the adapter had taken the response over from its framework
+ * (Fastify's hijack), so that the framework will not answer it: logs `error`, then answers with its `statusCode`
+ * (500 unless it carries a 4xx/5xx one), or destroys the connection when the head was already (partly) sent or
+ * cannot be written. Never throws.
+ */
+export function answerUnopened(res: SseResponse, error: unknown, logger: Logger): void {
+  logQuietly(logger, '[ssekit] the SSE stream could not open; the request is answered with an error status.', error);
+  if (res.writableEnded) return;
+  try {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const given = (error as { statusCode?: unknown } | null)?.statusCode;
+    const status = typeof given === 'number' && given >= 400 && given <= 599 ? given : 500;
+    const body = status >= 500 ? 'Internal Server Error' : String((error as Error).message);
+    (res as ServerResponse).writeHead(status, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  } catch {
+    res.destroy();
+  }
+}
+
+function logQuietly(logger: Logger, message: string, error: unknown): void {
+  try {
+    logger.error(message, error);
+  } catch {
+    // A broken logger must not leave the request unanswered.
+  }
 }
 
 /**

@@ -20,6 +20,7 @@ export {
   type Target,
 } from './broker.js';
 export {
+  answerUnopened,
   type ConnectOptions,
   openConnection,
   type ResolvedConnectOptions,
