@@ -1,4 +1,5 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { SseError, SseTypeError } from './errors.js';
 import type { Hub } from './hub.js';
 import { createStream, type SseRequest, type SseResponse, type SseStream } from './stream.js';
@@ -113,7 +114,11 @@ export async function openConnection<Req>(
     hub.countRefusal();
     const answer = hub.limitResponse;
     if (answer.type === 'status') {
-      if (!res.headersSent) res.setHeader('Retry-After', String(answer.retryAfter ?? 5));
+      if (!res.headersSent) {
+        res.setHeader('Retry-After', String(answer.retryAfter ?? 5));
+        // The server is going away: the framework's answer closes the connection instead of leaving it idle.
+        if (refusal === 'closed' && req.httpVersionMajor < 2) res.setHeader('Connection', 'close');
+      }
       throw new SseError(
         refusal === 'closed' ? 'SSE_HUB_CLOSED' : 'SSE_TOO_MANY_CONNECTIONS',
         refusal === 'closed'
@@ -125,12 +130,16 @@ export async function openConnection<Req>(
     // 200, a retry hint and an end: EventSource comes back later, where any non-200 would stop it for good.
     const base = answer.retry ?? 5000;
     beforeOpen?.();
-    createStream(req, res, route.stream, clientId).close({ retry: base + Math.floor(Math.random() * (base / 5)) });
+    const refused = createStream(req, res, route.stream, clientId);
+    // A closing hub refuses because the server is going away: its connection must not linger after the answer.
+    if (refusal === 'closed') closeConnectionWhenFinished(req, res);
+    refused.close({ retry: base + Math.floor(Math.random() * (base / 5)) });
     return undefined;
   }
 
   beforeOpen?.();
   const stream = createStream(req, res, route.stream, clientId);
+  closeConnectionOnShutdown(stream, req, res);
   try {
     await hub.attach(stream, topics);
   } catch (error) {
@@ -144,6 +153,36 @@ export async function openConnection<Req>(
     return undefined;
   }
   return stream;
+}
+
+/**
+ * A stream ended by `shutdown` (`hub.close()`, the framework closing) closes its HTTP/1 connection once the response
+ * has finished. Otherwise the connection would stay open as an idle keep-alive socket, and `server.close()` would
+ * wait for it until the server's `keepAliveTimeout` (5 s by default): a process that closes the server first, then
+ * the hub, would take that long to exit. Other ends keep the connection: the head promised keep-alive, and a client
+ * such as Node's http agent reuses the socket at once, so closing it would fail that client's next request; at
+ * shutdown the server is going away, and its idle connections are closed the same way by Node itself.
+ */
+function closeConnectionOnShutdown(stream: SseStream, req: SseRequest, res: SseResponse): void {
+  if (req.httpVersionMajor >= 2) return;
+  stream.once('close', (reason) => {
+    if (reason === 'shutdown') closeConnectionWhenFinished(req, res);
+  });
+}
+
+/** Ends and then destroys the HTTP/1 socket of `res` once the response has been handed to it completely. */
+function closeConnectionWhenFinished(req: SseRequest, res: SseResponse): void {
+  const socket = (req as IncomingMessage).socket as Socket | null | undefined;
+  if (req.httpVersionMajor >= 2 || socket === null || socket === undefined) return;
+  const close = (): void => {
+    if (socket.destroyed) return;
+    // end() first, so the response's last chunk and the FIN go out; then destroy, as Node does for `Connection: close`.
+    socket.end();
+    if (socket.writableFinished) socket.destroy();
+    else socket.once('finish', () => socket.destroy());
+  };
+  if (res.writableFinished) close();
+  else res.once('finish', close);
 }
 
 /**

@@ -7,7 +7,7 @@ type HeaderMap = Record<string, string | number | readonly string[]>;
 
 /**
  * Writes status 200 and the SSE headers (the app's `headers` over ssekit's defaults) and flushes them, with Nagle
- * and the socket idle timeout turned off. On HTTP/1 the connection closes once the response has ended.
+ * and the socket idle timeout turned off.
  * @returns the HTTP/1 socket, on which the stream sends each flush at once; `undefined` on HTTP/2.
  */
 export function writeHead(req: SseRequest, res: SseResponse, extraHeaders: HeaderMap | undefined): Socket | undefined {
@@ -22,24 +22,7 @@ export function writeHead(req: SseRequest, res: SseResponse, extraHeaders: Heade
   }
   res.writeHead(200, headers as Record<string, string>);
   (res as ServerResponse).flushHeaders();
-  if (socket !== undefined) closeWhenFinished(res as ServerResponse, socket);
   return socket;
-}
-
-/**
- * Closes an HTTP/1 connection once the SSE response on it has ended. Left open, it would sit idle in keep-alive
- * for the server's `keepAliveTimeout` (5 s by default) and hold up `server.close()` for that long after the streams
- * ended; Node's http server decides keep-alive when the head is written, and the head promised it. Reuse would
- * gain little: a client reconnects once per stream, after its retry delay, and opens a new connection if needed.
- */
-function closeWhenFinished(res: ServerResponse, socket: Socket): void {
-  res.once('finish', () => {
-    if (socket.destroyed) return;
-    // end() first, so the last chunk and the FIN go out; then destroy, as Node does for `Connection: close`.
-    socket.end();
-    if (socket.writableFinished) socket.destroy();
-    else socket.once('finish', () => socket.destroy());
-  });
 }
 
 function headersFor(http2: boolean, extraHeaders: HeaderMap | undefined): HeaderMap {
