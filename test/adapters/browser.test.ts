@@ -1,18 +1,11 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumRequirement, launchChromium } from '../support/browser.js';
+import { chromiumRequirement, launchChromium, openEventSourcePage, waitForPageState } from '../support/browser.js';
 import { closeAfterEach } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
 import { appTracker, byQuery, frameworkAdapters, helloAndTickRoute, type TestApp } from './harness.js';
 
 // The browser's own EventSource (headless Chromium) against each framework: what end users actually run.
-
-interface PageState {
-  received: { type: string; data: string; lastEventId: string }[];
-  opens: number;
-  errors: number;
-  readyState: number;
-}
 
 const chromium = chromiumRequirement();
 const teardown = closeAfterEach();
@@ -34,48 +27,14 @@ afterAll(async () => {
 /** Opens a page on the app's origin whose EventSource on `path` records what it receives. */
 async function openPage(app: TestApp, path: string, eventTypes: string[] = []): Promise<Page> {
   if (browser === undefined) throw new Error('Chromium is not running');
-  const page = await browser.newPage();
-  teardown.track(page);
-  // A page of the app's own origin, served by the test: the EventSource is then same-origin, as in production.
-  await page.route(`${app.url}/page`, (route) =>
-    route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>ssekit</title>' }),
-  );
-  await page.goto(`${app.url}/page`);
-  await page.evaluate(`(() => {
-    const state = { received: [], opens: 0, errors: 0, es: new EventSource(${JSON.stringify(path)}) };
-    window.sseState = state;
-    const record = (e) => state.received.push({ type: e.type, data: e.data, lastEventId: e.lastEventId });
-    state.es.addEventListener('message', record);
-    for (const type of ${JSON.stringify(eventTypes)}) state.es.addEventListener(type, record);
-    state.es.onopen = () => state.opens++;
-    state.es.onerror = () => state.errors++;
-  })()`);
-  return page;
-}
-
-function state(page: Page): Promise<PageState> {
-  return page.evaluate(`(() => {
-    const s = window.sseState;
-    return { received: s.received, opens: s.opens, errors: s.errors, readyState: s.es.readyState };
-  })()`) as Promise<PageState>;
-}
-
-async function waitForState(page: Page, what: string, predicate: (s: PageState) => boolean): Promise<PageState> {
-  let last: PageState | undefined;
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    last = await state(page);
-    if (predicate(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`Timed out waiting for ${what}; last state: ${JSON.stringify(last)}`);
+  return teardown.track(await openEventSourcePage(browser, app.url, path, eventTypes));
 }
 
 describe.skipIf(chromium.skip).each(frameworkAdapters)("Chromium's EventSource against $name", (adapter) => {
   it('opens and receives default and named events', async () => {
     const app = await apps.start(adapter, { routes: [helloAndTickRoute] });
     const page = await openPage(app, '/events', ['tick']);
-    const seen = await waitForState(page, 'two events', (s) => s.received.length >= 2);
+    const seen = await waitForPageState(page, 'two events', (s) => s.received.length >= 2);
     expect(seen.opens).toBe(1);
     expect(seen.readyState).toBe(1);
     expect(seen.received).toEqual([
@@ -98,16 +57,16 @@ describe.skipIf(chromium.skip).each(frameworkAdapters)("Chromium's EventSource a
       ],
     });
     const page = await openPage(app, '/events?id=tab');
-    await waitForState(page, 'the first open', (s) => s.opens === 1);
+    await waitForPageState(page, 'the first open', (s) => s.opens === 1);
     await waitFor(() => app.hub.has('tab'), 'the tab to register');
     const ids = [await app.hub.send('tab', 'one')];
-    await waitForState(page, 'the first event', (s) => s.received.length === 1);
+    await waitForPageState(page, 'the first event', (s) => s.received.length === 1);
     app.hub.disconnect('tab');
     ids.push(await app.hub.send('tab', 'two'));
-    await waitForState(page, 'the reconnection', (s) => s.opens === 2);
+    await waitForPageState(page, 'the reconnection', (s) => s.opens === 2);
     await waitFor(() => app.hub.has('tab'), 'the tab to be back');
     ids.push(await app.hub.send('tab', 'three'));
-    const seen = await waitForState(page, 'three events', (s) => s.received.length >= 3);
+    const seen = await waitForPageState(page, 'three events', (s) => s.received.length >= 3);
     expect(seen.received.map((e) => e.data)).toEqual(['one', 'two', 'three']);
     expect(seen.received.map((e) => e.lastEventId)).toEqual(ids);
     expect(sentIds).toEqual([undefined, ids[0]]);
@@ -119,11 +78,11 @@ describe.skipIf(chromium.skip).each(frameworkAdapters)("Chromium's EventSource a
       routes: [{ path: '/events', sse: { clientId: byQuery, retry: 100 }, refuse: () => refusing }],
     });
     const page = await openPage(app, '/events?id=tab');
-    await waitForState(page, 'the first open', (s) => s.opens === 1);
+    await waitForPageState(page, 'the first open', (s) => s.opens === 1);
     await waitFor(() => app.hub.has('tab'), 'the tab to register');
     refusing = true;
     app.hub.disconnect('tab');
-    const seen = await waitForState(page, 'the EventSource to close', (s) => s.readyState === 2);
+    const seen = await waitForPageState(page, 'the EventSource to close', (s) => s.readyState === 2);
     expect(seen.opens).toBe(1);
     expect(seen.errors).toBeGreaterThan(0);
   });

@@ -55,7 +55,7 @@ describe.each(targets)('$name', (target) => {
         'invalid-id',
       ],
       ['garbage the server never issued', '/events', { 'last-event-id': '%$#@!-not-an-id' }, 'unknown-id'],
-      ['non-ASCII bytes', '/events', { 'last-event-id': '\u00ff\u00fe\u00e9' }, 'unknown-id'],
+      ['non-ASCII bytes', '/events', { 'last-event-id': '\u00ff\u00fe\u00e9' }, 'invalid-id'],
       ['control characters (query parameter of polyfills)', '/events?lastEventId=%01%02%1b', {}, 'invalid-id'],
     ];
     for (const [what, path, headers, reason] of cases) {

@@ -1,6 +1,7 @@
 import {
   createHub,
   createStream,
+  type EventData,
   formatEvent,
   isSseError,
   type SendOptions,
@@ -120,8 +121,8 @@ describe('send() and broadcast() under random fields', () => {
           for (const key of ['event', 'id', 'retry'] as const) if (options[key] === undefined) delete options[key];
           let id: string | number | undefined = m.id;
           try {
-            if (viaHub) id = await hub.broadcast(m.data, options);
-            else open.send(m.data, options);
+            if (viaHub) id = await hub.broadcast(m.data as EventData, options);
+            else open.send(m.data as EventData, options);
           } catch (error) {
             expect(isSseError(error), `not a typed error: ${String(error)}`).toBe(true);
             return;

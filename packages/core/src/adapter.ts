@@ -6,12 +6,14 @@
  * @packageDocumentation
  */
 export {
+  answerUnopened,
   type ConnectOptions,
   openConnection,
   type ResolvedConnectOptions,
   resolveConnectOptions,
   routeHandlerFailed,
   runRouteHandler,
+  type TopicList,
 } from './connect.js';
 export { MAX_LAST_EVENT_ID_LENGTH, readLastEventId } from './last-event-id.js';
 export type { SseRequest, SseResponse } from './stream.js';

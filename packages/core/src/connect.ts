@@ -1,8 +1,10 @@
+import type { ServerResponse } from 'node:http';
+import { closeConnectionOnShutdown } from './close-connection.js';
 import { SseTypeError } from './errors.js';
 import { countRefusal, type Hub } from './hub.js';
 import { answerRefusal } from './limits.js';
 import { createStream, type SseRequest, type SseResponse, type SseStream } from './stream.js';
-import { type ResolvedStreamOptions, resolveStreamOptions, type StreamOptions } from './stream-options.js';
+import { type Logger, type ResolvedStreamOptions, resolveStreamOptions, type StreamOptions } from './stream-options.js';
 import { assertClientId, describe, functionOption, normalizeTopics } from './validate.js';
 import { endStream } from './writer.js';
 
@@ -19,9 +21,15 @@ export interface ConnectOptions<Req = SseRequest> extends StreamOptions {
    * answered 400 before the stream opens.
    */
   clientId?: (req: Req) => string | undefined | null | Promise<string | undefined | null>;
-  /** Topics to subscribe at connect; the place to authorize them. Malformed topics are answered 400. */
-  topics?: (req: Req) => Iterable<string> | undefined | null | Promise<Iterable<string> | undefined | null>;
+  /**
+   * Topics to subscribe at connect; the place to authorize them. Malformed topics are answered 400. An array, a
+   * `Set` or another iterable object of names: a bare string is a type error (it would be taken letter by letter).
+   */
+  topics?: (req: Req) => TopicList | undefined | null | Promise<TopicList | undefined | null>;
 }
+
+/** The topics a route's `topics()` returns: any iterable of names except a bare string. */
+export type TopicList = Iterable<string> & object;
 
 /** Route options after validation: adapters resolve them once, when the route is set up. */
 export interface ResolvedConnectOptions<Req = SseRequest> {
@@ -75,9 +83,12 @@ export function resolveConnectOptions<Req>(
  *   head, or a limit's `retry` answer); an adapter hands the raw response over to ssekit there (Fastify's hijack).
  *   Not called when this function throws before writing.
  * @returns the open stream; or `undefined` when the request was answered without a stream (a connection limit's
- *   `retry` hint, or a `HEAD` request): the adapter must then not run the route handler.
+ *   `retry` hint, a `HEAD` request, or a stream that could not join the hub and was ended with reason `error`):
+ *   the adapter must then not run the route handler.
  * @throws before anything is written: the app's own `clientId()`/`topics()` errors, an `SseTypeError` with
- *   `statusCode` 400 for malformed ids, an `SseError` with `statusCode` 503/429 for a limit answered by status.
+ *   `statusCode` 400 for malformed ids, an `SseError` with `statusCode` 503/429 for a limit answered by status;
+ *   after `beforeOpen`, whatever kept the head from being written (a hook on the response that throws). An adapter
+ *   that took the response over in `beforeOpen` must then answer itself: {@link answerUnopened}.
  */
 export async function openConnection<Req>(
   hub: Hub,
@@ -109,8 +120,55 @@ export async function openConnection<Req>(
 
   beforeOpen?.();
   const stream = createStream(req, res, route.stream, clientId);
-  await hub.attach(stream, topics);
+  closeConnectionOnShutdown(stream, req, res);
+  try {
+    await hub.attach(stream, topics);
+  } catch (error) {
+    // The head is out: the request is answered by ending the stream (the client reconnects), not by a status.
+    logQuietly(
+      route.stream.logger,
+      '[ssekit] the SSE stream could not join its hub; it ends with reason "error".',
+      error,
+    );
+    endStream(stream, 'error', error);
+    return undefined;
+  }
   return stream;
+}
+
+/**
+ * Answers a request whose SSE stream could not open after the adapter had taken the response over from its framework
+ * (Fastify's hijack), so that the framework will not answer it: logs `error`, then answers with its `statusCode`
+ * (500 unless it carries a 4xx/5xx one), or destroys the connection when the head was already (partly) sent or
+ * cannot be written. Never throws.
+ */
+export function answerUnopened(res: SseResponse, error: unknown, logger: Logger): void {
+  logQuietly(logger, '[ssekit] the SSE stream could not open; the request is answered with an error status.', error);
+  if (res.writableEnded) return;
+  try {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const given = (error as { statusCode?: unknown } | null)?.statusCode;
+    const status = typeof given === 'number' && given >= 400 && given <= 599 ? given : 500;
+    const body = status >= 500 ? 'Internal Server Error' : String((error as Error).message);
+    (res as ServerResponse).writeHead(status, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  } catch {
+    res.destroy();
+  }
+}
+
+function logQuietly(logger: Logger, message: string, error: unknown): void {
+  try {
+    logger.error(message, error);
+  } catch {
+    // A broken logger must not leave the request unanswered.
+  }
 }
 
 /**

@@ -1,16 +1,36 @@
 import { SseRangeError, SseTypeError } from './errors.js';
-import { describe } from './validate.js';
+import { MAX_LAST_EVENT_ID_LENGTH } from './last-event-id.js';
+import { describe, isWellFormed } from './validate.js';
 
 /** Turns a non-string `data` value into the text of the event. Must return a string. */
 export type Serializer = (data: unknown) => string;
 
+/**
+ * What can be sent as an event's data: anything but `undefined`, which clients could never receive (an event
+ * without data is not dispatched). Strings go out as they are; bytes (`Buffer`, `Uint8Array`, any `ArrayBuffer`
+ * view, an `ArrayBuffer`) as their UTF-8 text; anything else through the serializer (JSON by default).
+ */
+export type EventData = {} | null;
+
+/**
+ * A `retry` delay in milliseconds. With a number literal, a negative one is a type error (`retry: -1`); other
+ * numbers are checked at run time.
+ */
+export type RetryDelay<N extends number = number> = number extends N ? number : `${N}` extends `-${string}` ? never : N;
+
 /** One message on the wire. Every field is optional; see {@link formatEvent} for the exact bytes. */
 export interface SseMessage {
-  /** The payload. Strings go out as they are; anything else goes through the serializer (JSON by default). */
-  data?: unknown;
+  /**
+   * The payload. Strings go out as they are; bytes (`Buffer`, typed arrays, `ArrayBuffer`) as their UTF-8 text, as
+   * `pipe()` sends them; anything else goes through the serializer (JSON by default).
+   */
+  data?: EventData;
   /** The event type; the client dispatches it to `addEventListener(event, …)`. No CR or LF. */
   event?: string;
-  /** The event id, which becomes the client's `Last-Event-ID`. No CR, LF or NUL. */
+  /**
+   * The event id, which becomes the client's `Last-Event-ID`: printable ASCII (U+0020 to U+007E) without leading or
+   * trailing spaces, at most {@link MAX_LAST_EVENT_ID_LENGTH} characters, so that every client can send it back.
+   */
   id?: string | number;
   /** The client's reconnection delay in milliseconds: a non-negative whole number. */
   retry?: number;
@@ -19,10 +39,11 @@ export interface SseMessage {
 }
 
 /** The per-event fields `send()`, `publish()` and `broadcast()` accept beside the data. */
-export interface SendOptions {
+export interface SendOptions<R extends number = number> {
   event?: string;
+  /** See {@link SseMessage.id}. */
   id?: string | number;
-  retry?: number;
+  retry?: RetryDelay<R>;
 }
 
 const MESSAGE_KEYS = new Set(['data', 'event', 'id', 'retry', 'comment']);
@@ -56,9 +77,26 @@ export function checkEvent(event: unknown): asserts event is string {
       'Field `event` must not contain CR or LF: a newline would end the field and inject another. Use a single-line name.',
     );
   }
+  if (!isWellFormed(event)) {
+    throw new SseTypeError(
+      'SSE_INVALID_FIELD',
+      'Field `event` contains a lone UTF-16 surrogate: it cannot be encoded as UTF-8, so clients would get another name. Use well-formed text.',
+    );
+  }
 }
 
-/** Checks an `id` and returns it as a string. Throws a `TypeError` (code `SSE_INVALID_FIELD`) naming the field. */
+// What a client can send back in a `Last-Event-ID` header: browsers' fetch and the `eventsource` package need a
+// ByteString, HTTP trims spaces at either end of a header value, and bytes above 0x7E arrive as Latin-1 that no
+// server can tell from UTF-8.
+const HEADER_SAFE = /^[\x20-\x7e]*$/;
+
+/**
+ * Checks an `id` and returns it as a string. Throws a `TypeError` (code `SSE_INVALID_FIELD`) naming the field.
+ *
+ * An id must come back intact as the client's `Last-Event-ID` header, or resume breaks: only printable ASCII
+ * (U+0020 to U+007E), no space at either end, at most {@link MAX_LAST_EVENT_ID_LENGTH} characters. Encode other
+ * ids first, e.g. with `encodeURIComponent(id)`.
+ */
 export function checkId(id: unknown): string {
   if (typeof id === 'number') {
     if (!Number.isFinite(id)) {
@@ -81,6 +119,24 @@ export function checkId(id: unknown): string {
       'Field `id` must not contain NUL (U+0000): clients ignore such an id, so resume would silently break.',
     );
   }
+  if (!HEADER_SAFE.test(id)) {
+    throw new SseTypeError(
+      'SSE_INVALID_FIELD',
+      `Field \`id\` ${describe(id)} has a character outside printable ASCII (U+0020 to U+007E): the client sends the id back in the Last-Event-ID header, which cannot carry it, so resume would break. Encode the id, e.g. with encodeURIComponent(id).`,
+    );
+  }
+  if (id.length > 0 && (id.charCodeAt(0) === 0x20 || id.charCodeAt(id.length - 1) === 0x20)) {
+    throw new SseTypeError(
+      'SSE_INVALID_FIELD',
+      `Field \`id\` ${describe(id)} starts or ends with a space: HTTP trims header values, so the client's Last-Event-ID would not match. Trim it, or encode it (e.g. with encodeURIComponent(id)).`,
+    );
+  }
+  if (id.length > MAX_LAST_EVENT_ID_LENGTH) {
+    throw new SseTypeError(
+      'SSE_INVALID_FIELD',
+      `Field \`id\` is ${id.length} characters long; at most ${MAX_LAST_EVENT_ID_LENGTH} are allowed, the longest Last-Event-ID a resuming client is served by. Use a shorter id.`,
+    );
+  }
   return id;
 }
 
@@ -94,9 +150,17 @@ export function checkRetry(retry: unknown): asserts retry is number {
   }
 }
 
-/** Serializes `data` to the text of an event. Throws `SSE_SERIALIZE_FAILED` or `SSE_INVALID_DATA`. */
+const utf8 = new TextDecoder();
+
+/**
+ * Serializes `data` to the text of an event: a string as it is; bytes (`Buffer`, `Uint8Array`, any other
+ * `ArrayBuffer` view, an `ArrayBuffer`) decoded as UTF-8, as `pipe()` does (malformed sequences become U+FFFD);
+ * anything else through `serializer`. Throws `SSE_SERIALIZE_FAILED` or `SSE_INVALID_DATA`.
+ */
 export function serializeData(data: unknown, serializer: Serializer = jsonSerializer): string {
   if (typeof data === 'string') return data;
+  if (ArrayBuffer.isView(data)) return utf8.decode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  if (data instanceof ArrayBuffer) return utf8.decode(data);
   if (data === undefined) {
     throw new SseTypeError(
       'SSE_INVALID_DATA',
@@ -180,7 +244,10 @@ export function readSendOptions(options: unknown): CheckedSendOptions {
  *   `SSE_SERIALIZE_FAILED` when the serializer throws or returns a non-string.
  * @throws SseRangeError `SSE_INVALID_RETRY` for a `retry` that is not a non-negative safe integer.
  */
-export function formatEvent(message: SseMessage, serializer: Serializer = jsonSerializer): string {
+export function formatEvent<R extends number = number>(
+  message: SseMessage & { retry?: RetryDelay<R> },
+  serializer: Serializer = jsonSerializer,
+): string {
   if (message === null || typeof message !== 'object') {
     throw new SseTypeError('SSE_INVALID_FIELD', `A message must be an object, got ${describe(message)}.`);
   }

@@ -4,7 +4,14 @@ import { Control } from './control.js';
 import { Delivery } from './delivery.js';
 import { SseError } from './errors.js';
 import { FailureLog } from './failure-log.js';
-import { checkRetry, readSendOptions, type SendOptions, serializeData } from './frame.js';
+import {
+  checkRetry,
+  type EventData,
+  type RetryDelay,
+  readSendOptions,
+  type SendOptions,
+  serializeData,
+} from './frame.js';
 import {
   type HubOptions,
   type ResolvedHubOptions,
@@ -128,19 +135,19 @@ export class Hub extends EventEmitter<HubEvents> {
    * @returns the event id, once the broker accepted the event. Rejects only when the broker cannot accept it.
    * @throws synchronously, for a bad client id, bad data or bad options.
    */
-  send(clientId: string, data: unknown, options?: SendOptions): Promise<string> {
+  send<R extends number = number>(clientId: string, data: EventData, options?: SendOptions<R>): Promise<string> {
     assertClientId(clientId);
     return this.emitEnvelope({ type: 'client', clientId }, data, options);
   }
 
   /** Publishes an event to every connection subscribed to `topic`. Same contract as {@link Hub.send}. */
-  publish(topic: string, data: unknown, options?: SendOptions): Promise<string> {
+  publish<R extends number = number>(topic: string, data: EventData, options?: SendOptions<R>): Promise<string> {
     assertTopic(topic);
     return this.emitEnvelope({ type: 'topic', topic }, data, options);
   }
 
   /** Sends an event to every connection. Same contract as {@link Hub.send}. */
-  broadcast(data: unknown, options?: SendOptions): Promise<string> {
+  broadcast<R extends number = number>(data: EventData, options?: SendOptions<R>): Promise<string> {
     return this.emitEnvelope(ALL, data, options);
   }
 
@@ -159,7 +166,7 @@ export class Hub extends EventEmitter<HubEvents> {
    * @returns how many connections were ended on this instance (the other instances' connections are not counted).
    * @throws synchronously, for a bad client id or retry.
    */
-  disconnect(clientId: string, options: { retry?: number } = {}): number {
+  disconnect<R extends number = number>(clientId: string, options: { retry?: RetryDelay<R> } = {}): number {
     const ended = this.endClient(clientId, options);
     // A closed hub has no connections and no broker to tell; there is nothing to report either.
     if (this.closing === undefined) {
@@ -183,7 +190,10 @@ export class Hub extends EventEmitter<HubEvents> {
    *   Rejects with the broker's error (SseError `SSE_BROKER_UNAVAILABLE` when Redis is down); this instance's
    *   connections are ended all the same.
    */
-  disconnectEverywhere(clientId: string, options: { retry?: number } = {}): Promise<number> {
+  disconnectEverywhere<R extends number = number>(
+    clientId: string,
+    options: { retry?: RetryDelay<R> } = {},
+  ): Promise<number> {
     if (this.closing !== undefined) {
       throw new SseError('SSE_HUB_CLOSED', 'This hub is closed: it no longer sends requests. Create a new hub.');
     }
@@ -240,7 +250,9 @@ export class Hub extends EventEmitter<HubEvents> {
    * do not all come back at once; without `retry`, each
    * connection's base is its own `retry` option (else `DEFAULT_CLOSE_RETRY`). Idempotent.
    */
-  close(options: { retry?: number; jitter?: number } = {}): Promise<void> {
+  close<R extends number = number, J extends number = number>(
+    options: { retry?: RetryDelay<R>; jitter?: RetryDelay<J> } = {},
+  ): Promise<void> {
     if (this.closing !== undefined) return this.closing;
     if (options.retry !== undefined) checkRetry(options.retry);
     if (options.jitter !== undefined) checkRetry(options.jitter);

@@ -12,9 +12,11 @@
  */
 export { isSseError, SseError, type SseErrorCode, type SseErrorFields, SseRangeError, SseTypeError } from './errors.js';
 export {
+  type EventData,
   formatComment,
   formatEvent,
   jsonSerializer,
+  type RetryDelay,
   type SendOptions,
   type Serializer,
   type SseMessage,

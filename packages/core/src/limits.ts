@@ -1,3 +1,4 @@
+import { closeConnectionWhenFinished } from './close-connection.js';
 import { SseError } from './errors.js';
 import type { ResolvedHubOptions, ResolvedLimitResponse } from './hub-options.js';
 import type { Registry } from './registry.js';
@@ -38,7 +39,11 @@ export function answerRefusal(
   beforeOpen: (() => void) | undefined,
 ): void {
   if (answer.type === 'status') {
-    if (!res.headersSent) res.setHeader('Retry-After', String(answer.retryAfter));
+    if (!res.headersSent) {
+      res.setHeader('Retry-After', String(answer.retryAfter));
+      // The server is going away: the framework's answer closes the connection instead of leaving it idle.
+      if (refusal === 'closed' && req.httpVersionMajor < 2) res.setHeader('Connection', 'close');
+    }
     throw new SseError(
       refusal === 'closed' ? 'SSE_HUB_CLOSED' : 'SSE_TOO_MANY_CONNECTIONS',
       refusal === 'closed'
@@ -50,5 +55,8 @@ export function answerRefusal(
   // 200, a retry hint and an end: EventSource comes back later, where any non-200 would stop it for good.
   const base = answer.retry;
   beforeOpen?.();
-  createStream(req, res, stream, clientId).close({ retry: base + Math.floor(Math.random() * (base / 5)) });
+  const refused = createStream(req, res, stream, clientId);
+  // A closing hub refuses because the server is going away: its connection must not linger after the answer.
+  if (refusal === 'closed') closeConnectionWhenFinished(req, res);
+  refused.close({ retry: base + Math.floor(Math.random() * (base / 5)) });
 }

@@ -1,5 +1,5 @@
 import { SseTypeError } from './errors.js';
-import { checkEvent } from './frame.js';
+import { checkEvent, type EventData } from './frame.js';
 import type { CloseReason, SseStream } from './stream.js';
 import type { Logger } from './stream-options.js';
 import { describe } from './validate.js';
@@ -56,7 +56,8 @@ export async function pipeInto(
       }
       const item = step.value;
       const data = item instanceof Uint8Array ? decoder.decode(item, { stream: true }) : item;
-      stream.send(data, options.event === undefined ? undefined : { event: options.event });
+      // Any value but undefined, which send() reports as a typed error.
+      stream.send(data as EventData, options.event === undefined ? undefined : { event: options.event });
       if (writer.saturated) await writer.drained();
     }
     safeReturn(iterator, logger);

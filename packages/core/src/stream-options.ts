@@ -1,3 +1,4 @@
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { SseTypeError } from './errors.js';
 import { checkRetry, jsonSerializer, type Serializer } from './frame.js';
 import { assertKnownOptions, describe, durationOption, functionOption, positiveIntOption } from './validate.js';
@@ -12,7 +13,10 @@ export interface StreamOptions {
   retry?: number;
   /** Bytes that may wait for a client that does not read, before it is cut off as a slow consumer. Default 1 MiB. */
   maxBufferedBytes?: number;
-  /** Extra response headers; they override ssekit's defaults. */
+  /**
+   * Extra response headers; they override ssekit's defaults. Checked when the route is declared, with Node's own
+   * rules: a name must be an HTTP token, a value a string or number without CR, LF or characters outside Latin-1.
+   */
   headers?: Record<string, string | number | readonly string[]>;
   /** Turns non-string data into text. Default `JSON.stringify`. */
   serializer?: Serializer;
@@ -62,12 +66,7 @@ export function resolveStreamOptions(
   }
   assertKnownOptions('an SSE stream', options, [...STREAM_OPTION_KEYS, ...extraKeys]);
   if (options.retry !== undefined) checkRetry(options.retry);
-  if (options.headers !== undefined && (options.headers === null || typeof options.headers !== 'object')) {
-    throw new SseTypeError(
-      'SSE_INVALID_OPTION',
-      `Option \`headers\` must be an object, got ${describe(options.headers)}.`,
-    );
-  }
+  if (options.headers !== undefined) checkHeaders(options.headers);
   const logger = options.logger ?? console;
   if (typeof logger.error !== 'function' || typeof logger.warn !== 'function') {
     throw new SseTypeError('SSE_INVALID_OPTION', 'Option `logger` must have `error` and `warn` methods.');
@@ -81,6 +80,53 @@ export function resolveStreamOptions(
     serializer: functionOption<Serializer>('serializer', options.serializer) ?? jsonSerializer,
     logger,
   });
+}
+
+/**
+ * Checks the `headers` option with Node's own rules (`validateHeaderName`/`validateHeaderValue`), when the route is
+ * declared: a header Node refuses would otherwise fail every request, after the response was taken over.
+ */
+function checkHeaders(headers: unknown): void {
+  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) {
+    throw new SseTypeError('SSE_INVALID_OPTION', `Option \`headers\` must be an object, got ${describe(headers)}.`);
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      validateHeaderName(name);
+    } catch (cause) {
+      throw new SseTypeError(
+        'SSE_INVALID_OPTION',
+        `Option \`headers\`: ${JSON.stringify(name)} is not a valid header name (an HTTP token: letters, digits and !#$%&'*+-.^_\`|~).`,
+        { cause },
+      );
+    }
+    const values: unknown[] = Array.isArray(value) ? value : [value];
+    if (values.length === 0) {
+      throw new SseTypeError('SSE_INVALID_OPTION', `Option \`headers\`: header "${name}" has an empty list of values.`);
+    }
+    for (const item of values) checkHeaderValue(name, item);
+  }
+}
+
+function checkHeaderValue(name: string, value: unknown): void {
+  if (typeof value === 'number' ? !Number.isFinite(value) : typeof value !== 'string') {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `Option \`headers\`: header "${name}" must be a string, a finite number or an array of them, got ${describe(value)}.`,
+    );
+  }
+  const text = String(value);
+  try {
+    validateHeaderValue(name, text);
+    // Node accepts U+0080 to U+00FF as Latin-1 bytes; anything above would be mangled on the wire.
+    if (/[^\t\x20-\xff]/.test(text)) throw new TypeError('a character outside Latin-1');
+  } catch (cause) {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `Option \`headers\`: header "${name}" has an invalid value ${describe(text)} (CR, LF and other control characters, and characters outside Latin-1, cannot be sent). Encode it, e.g. with encodeURIComponent().`,
+      { cause },
+    );
+  }
 }
 
 const resolvedMarker = new WeakSet<object>();

@@ -6,9 +6,11 @@ import { SseError } from './errors.js';
 import { flusher } from './flusher.js';
 import {
   checkRetry,
+  type EventData,
   formatComment,
   formatData,
   formatEvent,
+  type RetryDelay,
   readSendOptions,
   type SendOptions,
   type SseMessage,
@@ -135,7 +137,7 @@ export class SseStream extends EventEmitter<StreamEvents> {
    * @throws SseTypeError for `undefined` data, data that cannot be serialized, or a bad `event`/`id`.
    * @throws SseRangeError for a bad `retry`.
    */
-  send(data: unknown, options?: SendOptions): boolean {
+  send<R extends number = number>(data: EventData, options?: SendOptions<R>): boolean {
     if (this.ended) return false;
     const text = serializeData(data, this.opts.serializer);
     const { event, id, retry } = readSendOptions(options);
@@ -144,7 +146,7 @@ export class SseStream extends EventEmitter<StreamEvents> {
   }
 
   /** Writes a full message (any of `data`, `event`, `id`, `retry`, `comment`); see `formatEvent`. */
-  write(message: SseMessage): boolean {
+  write<R extends number = number>(message: SseMessage & { retry?: RetryDelay<R> }): boolean {
     if (this.ended) return false;
     this.writer.enqueue(Buffer.from(formatEvent(message, this.opts.serializer)), flusher.next(), NO_ID);
     return true;
@@ -161,7 +163,7 @@ export class SseStream extends EventEmitter<StreamEvents> {
    * Ends the stream from the server side (reason `server`). Pending events are written first.
    * @param options.retry a last `retry` hint, so the client waits that long before it reconnects.
    */
-  close(options: { retry?: number } = {}): void {
+  close<R extends number = number>(options: { retry?: RetryDelay<R> } = {}): void {
     if (options.retry !== undefined) checkRetry(options.retry);
     this.end('server', undefined, options.retry);
   }

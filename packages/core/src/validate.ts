@@ -27,6 +27,21 @@ function checkName(kind: 'client id' | 'topic', value: unknown, code: 'SSE_INVAL
       statusCode: 400,
     });
   }
+  if (!isWellFormed(value)) {
+    throw new SseTypeError(
+      code,
+      `The ${kind} ${JSON.stringify(value)} contains a lone UTF-16 surrogate: it has no UTF-8 form, so a broker would store another name. Use well-formed text.`,
+      { statusCode: 400 },
+    );
+  }
+}
+
+/**
+ * True unless `text` has a lone UTF-16 surrogate. Such a string has no UTF-8 form: a broker that stores names as
+ * UTF-8 (Redis) would turn `'room\uD800'` into `'room\uFFFD'` and deliver to the wrong subscribers.
+ */
+export function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
 /** Throws a 400-flavoured `SseTypeError` unless `value` is a usable client id. */

@@ -1,4 +1,4 @@
-import { createHub, createStream, type SendOptions, type SseMessage } from '@ssekit/core';
+import { createHub, createStream, type EventData, type SendOptions, type SseMessage } from '@ssekit/core';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEventSource, type RawSse, type Received, rawSse } from '../../../test/support/clients.js';
@@ -66,7 +66,7 @@ beforeAll(async () => {
       return stream;
     }
     for (const step of scripts[name] ?? []) {
-      if ('send' in step) stream.send(step.send, step.options);
+      if ('send' in step) stream.send(step.send as EventData, step.options);
       else if ('comment' in step) stream.comment(step.comment);
       else stream.write(step.write);
     }

@@ -187,6 +187,7 @@ describe('disconnect across instances', () => {
   it('disconnectEverywhere() rejects a bad client id or retry synchronously, before ending anything', async () => {
     await start();
     const tab = await client('?client=alice');
+    // @ts-expect-error a negative retry is a type error; this checks the run-time guard too
     expectSseError(() => hub!.disconnectEverywhere('alice', { retry: -5 }), {
       base: RangeError,
       type: SseRangeError,

@@ -286,6 +286,7 @@ describe('rejections', () => {
 
   it('rejects bad data and bad options synchronously, and publishes nothing', async () => {
     await start();
+    // @ts-expect-error undefined data is a type error; this checks the run-time guard too
     expectSseError(() => hub!.broadcast(undefined), {
       base: TypeError,
       type: SseTypeError,
@@ -304,6 +305,7 @@ describe('rejections', () => {
       code: 'SSE_INVALID_FIELD',
       message: /^Field `id` must not contain NUL/,
     });
+    // @ts-expect-error a negative retry is a type error; this checks the run-time guard too
     expectSseError(() => hub!.broadcast('x', { retry: -1 }), {
       base: RangeError,
       type: SseRangeError,
@@ -321,6 +323,7 @@ describe('rejections', () => {
 
   it('rejects close() and disconnect() with a bad retry', async () => {
     await start();
+    // @ts-expect-error a negative retry is a type error; this checks the run-time guard too
     expectSseError(() => hub!.close({ retry: -1 }), {
       base: RangeError,
       type: SseRangeError,

@@ -92,6 +92,7 @@ describe('close reasons', () => {
     const raw = await rawSse(url);
     teardown.defer(raw.close);
     const stream = await server!.stream();
+    // @ts-expect-error a negative retry is a type error; this checks the run-time guard too
     expectSseError(() => stream.close({ retry: -5 }), {
       base: RangeError,
       type: SseRangeError,
@@ -138,6 +139,7 @@ describe('send on an ended stream', () => {
     const stream = server!.streams[0]!;
     expect(stream.closed).toBe(true);
     expect(stream.send('x')).toBe(false);
+    // @ts-expect-error undefined data is a type error; this checks the run-time guard too
     expect(stream.send(undefined)).toBe(false);
     expect(stream.send(1n)).toBe(false);
     expect(stream.send('x', { id: 'a\nb' })).toBe(false);
@@ -163,6 +165,7 @@ describe('send rejections on an open stream', () => {
     const raw = await rawSse(url);
     teardown.defer(raw.close);
     const stream = await server!.stream();
+    // @ts-expect-error undefined data is a type error; this checks the run-time guard too
     expectSseError(() => stream.send(undefined), {
       base: TypeError,
       type: SseTypeError,

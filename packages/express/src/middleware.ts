@@ -7,6 +7,7 @@ import {
 } from '@ssekit/core/adapter';
 import type { NextFunction, Request, Response } from 'express';
 import { hub as defaultHub } from './default-hub.js';
+import { catchLaterRejections } from './rejections.js';
 import { bindStream } from './response.js';
 import type { NamedParams, SseHandler, SseOptions } from './types.js';
 
@@ -70,6 +71,7 @@ async function accept<P>(
   }
   if (stream === undefined) return;
   bindStream(res, stream, route);
+  catchLaterRejections(req as Request<unknown>, middleware);
   if (handler !== undefined) {
     await runRouteHandler(route, stream, () => handler(req, res, next));
   } else if (!endsItsRoute(req, middleware)) {

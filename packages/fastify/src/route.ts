@@ -1,5 +1,6 @@
 import { type Hub, isSseError, type SseStream, SseTypeError } from '@ssekit/core';
 import {
+  answerUnopened,
   endStream,
   openConnection,
   type ResolvedConnectOptions,
@@ -69,9 +70,18 @@ async function serve(
   reply: FastifyReply,
 ): Promise<void> {
   let stream: SseStream | undefined;
+  let handedOver = false;
   try {
-    stream = await openConnection(route.hub ?? app.hub, route, request, request.raw, reply.raw, () => handOver(reply));
+    stream = await openConnection(route.hub ?? app.hub, route, request, request.raw, reply.raw, () => {
+      handOver(reply);
+      handedOver = true;
+    });
   } catch (error) {
+    if (handedOver) {
+      // Fastify no longer answers a hijacked reply: without this, the request would never get a response.
+      answerUnopened(reply.raw, error, route.stream.logger);
+      return;
+    }
     if (reply.sent || reply.raw.headersSent) {
       // Answered meanwhile (Fastify's handlerTimeout fired while clientId() was pending): nothing left to say.
       route.stream.logger.warn('[ssekit] the request was answered before its SSE stream could open.', error);

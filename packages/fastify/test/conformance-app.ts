@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import compress from '@fastify/compress';
 import cors from '@fastify/cors';
+import type { EventData } from '@ssekit/core';
 import ssekit, { type SseRouteOptions } from '@ssekit/fastify';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Adapter, StartOptions, TestApp, TestRequest, TestRoute } from '../../../test/adapters/types.js';
@@ -77,9 +78,9 @@ export const fastifyAdapter: Adapter = {
       async () => {},
     );
     app.post<{ Params: { clientId: string } }>('/api/sse/send/:clientId', async (request) => ({
-      id: await app.sse.send(request.params.clientId, request.body),
+      id: await app.sse.send(request.params.clientId, request.body as EventData),
     }));
-    app.post('/api/sse/sendAll', async (request) => ({ id: await app.sse.broadcast(request.body) }));
+    app.post('/api/sse/sendAll', async (request) => ({ id: await app.sse.broadcast(request.body as EventData) }));
     app.delete<{ Params: { clientId: string } }>('/api/sse/disconnect/:clientId', async (request) => ({
       closed: app.sse.disconnect(request.params.clientId),
     }));
