@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { EventSource } from 'eventsource';
+import { EventSource, type FetchLike } from 'eventsource';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { waitFor } from './wait.js';
 
@@ -28,11 +28,13 @@ export interface RecordingEventSource {
  */
 export function openEventSource(
   url: string,
-  options: { eventTypes?: string[]; headers?: Record<string, string> } = {},
+  options: { eventTypes?: string[]; headers?: Record<string, string>; fetch?: FetchLike } = {},
 ): RecordingEventSource {
   const extra = options.headers;
   const es = new EventSource(url, {
-    fetch: extra ? (input, init) => fetch(input, { ...init, headers: { ...init.headers, ...extra } }) : undefined,
+    fetch:
+      options.fetch ??
+      (extra ? (input, init) => fetch(input, { ...init, headers: { ...init.headers, ...extra } }) : undefined),
   });
   const recorder: RecordingEventSource = {
     es,

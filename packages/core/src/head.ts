@@ -12,7 +12,7 @@ type HeaderMap = Record<string, string | number | readonly string[]>;
  */
 export function writeHead(req: SseRequest, res: SseResponse, extraHeaders: HeaderMap | undefined): Socket | undefined {
   const http2 = isHttp2(req);
-  const headers = headersFor(http2, extraHeaders);
+  const headers = headersFor(http2, isHttp10(req), extraHeaders);
   let socket: Socket | undefined;
   if (http2) (res as Http2ServerResponse).setTimeout(0);
   else {
@@ -25,14 +25,16 @@ export function writeHead(req: SseRequest, res: SseResponse, extraHeaders: Heade
   return socket;
 }
 
-function headersFor(http2: boolean, extraHeaders: HeaderMap | undefined): HeaderMap {
+function headersFor(http2: boolean, http10: boolean, extraHeaders: HeaderMap | undefined): HeaderMap {
   const headers: HeaderMap = {
     'Content-Type': 'text/event-stream; charset=utf-8',
     'Cache-Control': 'no-cache, no-transform',
     'X-Accel-Buffering': 'no',
   };
-  // Connection is a hop-by-hop header that HTTP/2 forbids (Node throws on it).
-  if (!http2) headers.Connection = 'keep-alive';
+  // Connection is a hop-by-hop header that HTTP/2 forbids: Node drops it there, with an UnsupportedWarning. An
+  // HTTP/1.0 response has no chunked encoding, so the stream ends by closing the connection (nginx asks upstreams
+  // in HTTP/1.0 unless told `proxy_http_version 1.1`).
+  if (!http2) headers.Connection = http10 ? 'close' : 'keep-alive';
   if (extraHeaders) {
     for (const [name, value] of Object.entries(extraHeaders)) {
       if (http2 && name.toLowerCase() === 'connection') continue;
@@ -44,4 +46,8 @@ function headersFor(http2: boolean, extraHeaders: HeaderMap | undefined): Header
 
 function isHttp2(req: SseRequest): boolean {
   return req.httpVersionMajor >= 2;
+}
+
+function isHttp10(req: SseRequest): boolean {
+  return req.httpVersionMajor === 1 && req.httpVersionMinor === 0;
 }
