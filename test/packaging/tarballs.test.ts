@@ -173,9 +173,9 @@ describe('the packed packages, installed from their tarballs outside the workspa
     'type-checks a program with CommonJS and ES module files against the installed declarations (%s)',
     async (config) => {
       const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-      const out = await run(process.execPath, [tsc, '-p', `tsconfig.${config}.json`], app, 60_000);
+      const out = await run(process.execPath, [tsc, '-p', `tsconfig.${config}.json`], app, 170_000);
       expect(out.code, `${out.stdout}\n${out.stderr}`).toBe(0);
     },
-    70_000,
+    180_000,
   );
 });
