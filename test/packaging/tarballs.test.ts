@@ -162,6 +162,7 @@ describe('the packed packages, installed from their tarballs outside the workspa
     expect(await runApp(app, 'one-instance.cjs')).toEqual({
       sameHub: true,
       sameCore: true,
+      redisBroker: 'function',
       errorCode: 'SSE_INVALID_CLIENT_ID',
       instanceOfImported: true,
       isSseErrorImported: true,
