@@ -106,7 +106,9 @@ export function buildApiModel(root: string): ApiPackage[] {
     const named = new Map<ts.Symbol, string>();
     for (const exported of exports) {
       const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
-      if (exported.name !== 'default' && !named.has(target)) named.set(target, exported.name);
+      // `default` and `module.exports` (what require(esm) returns) are module shapes, never an export's own name.
+      const shape = exported.name === 'default' || exported.name === 'module.exports';
+      if (!shape && !named.has(target)) named.set(target, exported.name);
     }
     for (const exported of exports) {
       const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;

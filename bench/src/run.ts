@@ -149,6 +149,8 @@ async function main(): Promise<number> {
     const stale = stalePackages();
     if (stale.length > 0) console.warn(`! dist older than src for: ${stale.join(', ')} (--no-build)`);
     setServerExecArgv(distExecArgv(process.execArgv));
+    // tsx maps @ssekit/* to sources by the workspace tsconfig's paths; the servers read a tsconfig without them.
+    process.env.TSX_TSCONFIG_PATH = repoPath('bench/tsconfig.dist.json');
   }
   const profiled = (s: ServerSpec): string[] =>
     options.cpuProf.includes(s.name) ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS_DIR}/profiles`] : [];

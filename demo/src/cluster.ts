@@ -33,7 +33,7 @@ const instances = [
 ];
 
 const children: ChildProcess[] = instances.map(({ port, framework, ticker }) => {
-  // The same Node flags as this process (tsx's loader and the `ssekit-source` condition), for the same entry point.
+  // The same Node flags as this process (tsx's loader, which reads @ssekit/* from source), for the same entry point.
   const child = spawn(process.execPath, [...process.execArgv, main], {
     env: { ...process.env, PORT: String(port), DEMO_FRAMEWORK: framework, DEMO_TICKER: ticker },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -92,7 +92,7 @@ describe('pnpm demo', () => {
 
   it('says what is wrong with a bad option, and exits', async () => {
     // The entry point itself, without pnpm in front: the same code, a second faster.
-    const args = ['--conditions=ssekit-source', '--import', 'tsx', 'demo/src/main.ts', '--port', 'eighty'];
+    const args = ['--import', 'tsx', 'demo/src/main.ts', '--port', 'eighty'];
     const demo = run(args, {}, process.execPath);
     await waitFor(() => demo.exited(), 'the command to exit', 30_000);
     expect(demo.output()).toContain('the port must be a number from 0 to 65535, got "eighty"');

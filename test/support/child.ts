@@ -67,12 +67,12 @@ interface Notice {
 }
 
 /**
- * Starts `script` (a TypeScript file, run through tsx with the `ssekit-source` condition so `@ssekit/*` resolves to src)
+ * Starts `script` (a TypeScript file, run through tsx, which maps `@ssekit/*` to src by tsconfig.base.json's paths)
  * as a child process with IPC, and waits for it to say it is ready.
  */
 export async function startChild(script: string | URL, options: ChildOptions = {}): Promise<ChildRpc> {
   const path = script instanceof URL ? fileURLToPath(script) : script;
-  const nodeArgs = ['--conditions=ssekit-source', '--import', 'tsx'];
+  const nodeArgs = ['--import', 'tsx'];
   if (options.exposeGc) nodeArgs.push('--expose-gc');
   const limit = options.fileLimit;
   // `exec` keeps the IPC descriptor the parent opened (NODE_CHANNEL_FD) and makes node the process we signal.

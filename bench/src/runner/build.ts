@@ -30,7 +30,7 @@ export function stalePackages(): string[] {
   });
 }
 
-/** Builds the stale packages (tsup, as `pnpm build` does); throws when a build fails. */
+/** Builds the stale packages (tsc, as `pnpm build` does); throws when a build fails. */
 export function buildPackages(): void {
   for (const pkg of stalePackages()) {
     console.log(`building @ssekit/${pkg} (dist missing or older than src)`);

@@ -8,7 +8,7 @@
  * their peak and at the end, the growth of the heap (after a forced GC) and of the RSS, and how the stream ended.
  * Each library is measured in a process of its own, so that one's memory does not blur the other's figures.
  *
- * Usage (from the repository root): `pnpm --filter @ssekit/bench exec tsx --conditions=ssekit-source
+ * Usage (from the repository root): `pnpm --filter @ssekit/bench exec tsx
  * src/tools/better-sse-slow-client.ts [events=32768] [bytes=4096] [better-sse|ssekit]`
  */
 import { execFileSync } from 'node:child_process';

@@ -15,7 +15,7 @@ export {
   runRouteHandler,
   type TopicList,
 } from './connect.js';
+export { endStream } from './end-stream.js';
 export { MAX_LAST_EVENT_ID_LENGTH, readLastEventId } from './last-event-id.js';
 export type { SseRequest, SseResponse } from './stream.js';
 export { type ResolvedStreamOptions, resolveStreamOptions } from './stream-options.js';
-export { endStream } from './writer.js';

@@ -1,12 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import { closeConnectionOnShutdown } from './close-connection.js';
+import { endStream } from './end-stream.js';
 import { SseTypeError } from './errors.js';
 import { countRefusal, type Hub } from './hub.js';
 import { answerRefusal } from './limits.js';
 import { createStream, type SseRequest, type SseResponse, type SseStream } from './stream.js';
 import { type Logger, type ResolvedStreamOptions, resolveStreamOptions, type StreamOptions } from './stream-options.js';
 import { assertClientId, describe, functionOption, normalizeTopics } from './validate.js';
-import { endStream } from './writer.js';
 
 /**
  * Options of an SSE route, shared by the Express middleware and the Fastify plugin. `Req` is the framework's

@@ -36,14 +36,6 @@ export function writerOf(stream: SseStream): Writer {
 }
 
 /**
- * Ends a stream with a reason other than `server`: what an adapter does when its framework shuts down (`shutdown`)
- * or the route handler failed (`error`). Idempotent, like `stream.close()`.
- */
-export function endStream(stream: SseStream, reason: CloseReason, error?: unknown): void {
-  writerOf(stream).end(reason, error);
-}
-
-/**
  * The queue and write machinery of one stream: frames wait in `pending` (references to shared buffers, never
  * copies) until the flusher writes them as one buffer; while a `Last-Event-ID` replay runs, live frames wait in
  * `held`; a write the socket refused marks the writer congested until `drain`; too many bytes waiting end the

@@ -199,7 +199,7 @@ describe('pipe', () => {
     const fixture = fileURLToPath(new URL('./fixtures/pipe-memory.ts', import.meta.url));
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--expose-gc', '--conditions=ssekit-source', '--import', 'tsx', fixture, '200000'],
+      ['--expose-gc', '--import', 'tsx', fixture, '200000'],
       { timeout: 30_000 },
     );
     const { growth } = JSON.parse(stdout) as { growth: number };

@@ -10,6 +10,12 @@
  */
 import { ssekit } from './plugin.js';
 
+// Under `require`, the module is the plugin itself, the way the official @fastify plugins export
+// (`module.exports = fp(...)` with `.default` and a named export on it): require(esm) returns the export named
+// 'module.exports'. fastify-plugin already sets `.default`; `.ssekit` is the named export, for
+// `const { ssekit } = require('@ssekit/fastify')`.
+Object.defineProperty(ssekit, 'ssekit', { value: ssekit, enumerable: true });
+
 export type { SsekitFastifyOptions, SseRouteOptions } from './types.js';
-export { ssekit };
+export { ssekit, ssekit as 'module.exports' };
 export default ssekit;
