@@ -1,4 +1,4 @@
-import type { ConnectOptions } from '@ssekit/core';
+import type { ConnectOptions } from '@ssekit/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { appTracker, frameworkAdapters, type TestApp, type TestRequest } from '../adapters/harness.js';
 import type { RunningProxy } from '../support/proxies.js';
