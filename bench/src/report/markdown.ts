@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { BenchResults } from '../run.js';
 import { REDIS_SERVER } from '../runner/redis.js';
 import { repoPath, SERVERS } from '../runner/servers.js';
-import type { Mode } from '../servers/contract.js';
+import { CATCH_UP_MS, type Mode } from '../servers/contract.js';
 import { chart } from './chart.js';
 import {
   baselineOf,
@@ -77,7 +77,8 @@ function resultTable(summaries: CellSummary[], baseline: string): string[] {
     const r = s.ratio;
     const base = s.server === baseline;
     const x = (v: number | undefined): string => (base ? '1' : ratio(v));
-    const bound = s.clientBound ? ` ${BOUND}` : '';
+    const short = (m.publishedShare ?? 1) < 1 ? ` (${num((m.publishedShare as number) * 100)}% published)` : '';
+    const bound = `${s.clientBound ? ` ${BOUND}` : ''}${short}`;
     const own = Number.isFinite(s.heapOverFloor) ? ` (${signedKb(s.heapOverFloor, 2)})` : '';
     const failed = s.failures.length > 0 ? ` ⚠ ${s.failures.length} failed run(s)` : '';
     lines.push(
@@ -199,7 +200,7 @@ export function generated(results: BenchResults): string {
     );
   }
   out.push(
-    `(×) is the median, over runs, of the figure divided by ${label(baseline)}'s in the same run, cell and mode. Latency is from the moment the server handed the event to the library to the moment the load client read it. ${baseline === NAIVE ? '' : "The longest stall is the server's own longest event-loop delay during the measured round (`monitorEventLoopDelay`); the probe round trip is the longest `GET /stats` from the runner during a second round. "}JS heap per idle connection: in parentheses, what the library adds to its framework's floor. ${BOUND}: the busiest load-client process used ${CLIENT_BOUND * 100}% of a core or more, so events/s there may be the client's limit, not the server's; CPU per event and latency still compare servers.`,
+    `(×) is the median, over runs, of the figure divided by ${label(baseline)}'s in the same run, cell and mode. Latency is from the moment the server handed the event to the library to the moment the load client read it. ${baseline === NAIVE ? '' : "The longest stall is the server's own longest event-loop delay during the measured round (`monitorEventLoopDelay`); the probe round trip is the longest `GET /stats` from the runner during a second round. "}JS heap per idle connection: in parentheses, what the library adds to its framework's floor. In the fixed-rate mode, "% published": the server fell so far behind that the round ended on schedule with only that share of its events published (the publisher catches up at most ${CATCH_UP_MS} ms of schedule per wake-up). ${BOUND}: the busiest load-client process used ${CLIENT_BOUND * 100}% of a core or more, so events/s there may be the client's limit, not the server's; CPU per event and latency still compare servers.`,
     '',
   );
   if (modes.length > 1) {

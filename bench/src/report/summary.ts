@@ -35,6 +35,7 @@ const MEDIANS = [
   'heapPerConn',
   'loopMs',
   'lagMs',
+  'publishedShare',
   'probeMs',
   'serverCpuShare',
   'clientCpuShare',

@@ -24,7 +24,7 @@ export function formatCell(r: CellResult, runs: number): string {
   return (
     `${head} ${num(f.eventsPerSec).padStart(9)} ev/s  p50 ${ms(f.p50Ms).padStart(5)} ms  p99 ${ms(f.p99Ms).padStart(5)} ms` +
     `  cpu ${num(f.cpuMsPer1k, 2).padStart(6)} ms/1k  rss ${Number.isFinite(f.rssPerConn) ? num(f.rssPerConn / 1024, 1) : 'n/a'} KB/conn (heap ${num(f.heapPerConn / 1024, 1)})` +
-    `  stall ${ms(f.stallMs)} ms (probe ${ms(f.probeMs)}, loop ${ms(f.loopMs)}, lag ${ms(f.lagMs)})  client cpu ${num(f.clientCpuMax * 100)}% × ${f.clients}`
+    `  stall ${ms(f.stallMs)} ms (probe ${ms(f.probeMs)}, loop ${ms(f.loopMs)}, lag ${ms(f.lagMs)}, published ${num(f.publishedShare * 100)}%)  client cpu ${num(f.clientCpuMax * 100)}% × ${f.clients}`
   );
 }
 
@@ -61,7 +61,7 @@ export function printSummary(results: BenchResults): void {
     if (checks.length > 0) {
       console.log(`\ntargets: ${checks.length - missed.length} of ${checks.length} met`);
       for (const c of missed)
-        console.log(`  missed: ${c.server} ${c.conns} conns ${c.size} B: ${c.target} (${c.value})`);
+        console.log(`  missed: ${c.server} ${c.mode} ${c.conns} conns ${c.size} B: ${c.target} (${c.value})`);
     }
   }
   const heartbeat = summarizeHeartbeat(results.heartbeat);

@@ -23,14 +23,18 @@ export const MAX_SIZE = 64 * 1024;
 export const MIN_SIZE = 40;
 /** Highest fixed rate, events per second. */
 export const MAX_RATE = 100_000;
+/** Most of a `rate` round's schedule one wake-up catches up on, ms. */
+export const CATCH_UP_MS = 50;
 
 /**
  * How a round's events are published:
  * - `burst`: all `n` in one synchronous loop (the way an app reacts to one upstream message): the best case for
  *   batching, since everything published in one event-loop turn can go out in one write;
  * - `tick`: one event per event-loop turn (a `setImmediate` chain): nothing published can be coalesced with another;
- * - `rate`: `rate` events per second on a timer; each wake-up publishes the events due by then (one per wake-up while
- *   the server keeps up, more when it falls behind; how far behind is reported as `lagMs`).
+ * - `rate`: `rate` events per second on a timer, for `n / rate` seconds; each wake-up publishes the events due by then
+ *   (one per wake-up while the server keeps up, more when it falls behind: at most {@link CATCH_UP_MS} worth, so that
+ *   a server far behind gets bounded bursts). The round ends on schedule: a server that could not keep up published
+ *   fewer than `n` events (`BroadcastResult.n`), and how far behind it ran is `lagMs`.
  */
 export type Mode = 'burst' | 'tick' | 'rate';
 export const MODES: readonly Mode[] = ['burst', 'tick', 'rate'];
@@ -89,7 +93,10 @@ function padding(length: number): string {
 
 export interface BroadcastResult {
   first: number;
+  /** Events published: the `n` asked for, or fewer in a `rate` round the server could not keep up with. */
   n: number;
+  /** The `n` asked for. */
+  requested: number;
   mode: Mode;
   /** The longest synchronous stretch of publishing (a burst's whole loop; one wake-up otherwise), ms. */
   loopMs: number;
@@ -117,15 +124,17 @@ export function broadcast(request: BroadcastRequest, publish: (data: string) => 
   const started = performance.now();
   let loopMs = 0;
   let lagMs = 0;
-  const result = (): BroadcastResult => {
+  const result = (published: number): BroadcastResult => {
     publishing = false;
-    return { first, n, mode, loopMs, spanMs: performance.now() - started, lagMs };
+    return { first, n: published, requested: n, mode, loopMs, spanMs: performance.now() - started, lagMs };
   };
   if (mode === 'burst') {
     for (let i = 0; i < n; i++) publishOne(size, publish);
     loopMs = performance.now() - started;
-    return Promise.resolve(result());
+    return Promise.resolve(result(n));
   }
+  const scheduleMs = (n * 1000) / rate;
+  const catchUp = Math.max(1, Math.ceil((rate * CATCH_UP_MS) / 1000));
   return new Promise((resolve, reject) => {
     let sent = 0;
     const step = (): void => {
@@ -136,13 +145,15 @@ export function broadcast(request: BroadcastRequest, publish: (data: string) => 
           sent++;
         } else {
           // Every event due by now, in order: the schedule is `started + i / rate`.
-          const due = Math.min(n, Math.floor(((turn - started) * rate) / 1000) + 1);
-          if (due > sent) lagMs = Math.max(lagMs, turn - started - ((due - 1) * 1000) / rate);
+          const scheduled = Math.min(n, Math.floor(((turn - started) * rate) / 1000) + 1);
+          // How late the oldest event still waiting is: the time it was due until now.
+          if (scheduled > sent) lagMs = Math.max(lagMs, turn - started - (sent * 1000) / rate);
+          const due = Math.min(scheduled, sent + catchUp);
           for (; sent < due; sent++) publishOne(size, publish);
         }
         loopMs = Math.max(loopMs, performance.now() - turn);
-        if (sent === n) {
-          resolve(result());
+        if (sent === n || (mode === 'rate' && performance.now() - started >= scheduleMs)) {
+          resolve(result(sent));
           return;
         }
         if (mode === 'tick') setImmediate(step);
