@@ -41,7 +41,7 @@ const PARTS: readonly Part[] = ['matrix', 'heartbeat', 'redis'];
 
 export const USAGE = `pnpm bench [flags]
 
-  --quick                  small matrix (100 and 1,000 connections), 1 run, short heartbeat test; docs untouched
+  --quick                  100 and 1,000 connections, 1 run, 2 s fixed-rate rounds, short heartbeat test; no docs
   --servers=a,b            servers to run (raw-batched, the baseline, is always added)
   --conns=100,1000,5000    connection counts
   --sizes=64,1024          payload sizes in bytes
