@@ -1,19 +1,21 @@
 /**
- * `pnpm bench`: ssekit against its peers and against a raw `node:http` server, each server in a fresh process, the
- * load from separate client processes on raw sockets. See `--help` and docs/benchmarks.md.
+ * `pnpm bench`: ssekit against its peers and against raw `node:http` servers (the batched one is the baseline), in
+ * burst and steady publishing modes, each server in a fresh process, the load from separate client processes on raw
+ * sockets. See `--help` and docs/benchmarks.md.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { resolve } from 'node:path';
 import { writeDocs } from './report/markdown.js';
 import { formatCell, formatHeartbeat, printSummary } from './report/text.js';
 import { type Options, parseArgs, USAGE } from './runner/args.js';
 import { buildPackages, distExecArgv, stalePackages } from './runner/build.js';
-import { type CellResult, type Limits, runCell } from './runner/cell.js';
+import { type CellResult, type CellSpec, type Limits, runCell } from './runner/cell.js';
 import { type HeartbeatResult, runHeartbeat } from './runner/heartbeat.js';
 import { setClientFlags, setServerExecArgv } from './runner/processes.js';
 import { type RedisOutcome, runRedis } from './runner/redis.js';
-import { available, repoPath, SERVERS, type ServerSpec, versionOf } from './runner/servers.js';
+import { available, BASELINE, repoPath, SERVERS, type ServerSpec, versionOf } from './runner/servers.js';
 
 export interface Machine {
   cpus: number;
@@ -48,6 +50,8 @@ export interface BenchResults {
 
 const RESULTS_DIR = repoPath('bench/results');
 const RESULTS_FILE = repoPath('bench/results/results.json');
+// `pnpm bench` runs in bench/; paths on the command line are meant from where the user typed them.
+const INVOKED_FROM = process.env.INIT_CWD ?? process.cwd();
 
 function fileLimits(): { soft: number; hard: number } {
   const out = spawnSync('bash', ['-c', 'ulimit -Sn; ulimit -Hn'], { encoding: 'utf8' });
@@ -84,7 +88,7 @@ function selectServers(options: Options): ServerSpec[] {
       }
     }
   }
-  const selected = SERVERS.filter((s) => s.name === 'raw-node' || wanted === undefined || wanted.includes(s.name));
+  const selected = SERVERS.filter((s) => s.name === BASELINE || wanted === undefined || wanted.includes(s.name));
   return selected.filter((s) => {
     if (available(s)) return true;
     console.warn(`! ${s.name} skipped: ${s.requires ?? s.file} does not exist in this checkout`);
@@ -112,16 +116,19 @@ function commitOf(): string {
 }
 
 async function main(): Promise<number> {
-  const parsed = parseArgs(process.argv.slice(2));
+  const parsed = parseArgs(process.argv.slice(2), os.availableParallelism());
   if (parsed === 'help') {
     console.log(USAGE);
     return 0;
   }
   const options = parsed;
   if (options.reportOnly) {
-    const results = JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as BenchResults;
-    writeDocs(results);
-    console.log('docs/benchmarks.md and docs/benchmarks.svg regenerated from bench/results/results.json');
+    const from = options.reportFrom === undefined ? RESULTS_FILE : resolve(INVOKED_FROM, options.reportFrom);
+    const out = options.reportOut === undefined ? undefined : resolve(INVOKED_FROM, options.reportOut);
+    const results = JSON.parse(readFileSync(from, 'utf8')) as BenchResults;
+    if (out !== undefined) mkdirSync(out, { recursive: true });
+    writeDocs(results, out);
+    console.log(`${out ?? 'docs'}/benchmarks.md and benchmarks.svg regenerated from ${from}`);
     return 0;
   }
 
@@ -129,7 +136,7 @@ async function main(): Promise<number> {
   if (limits.soft < limits.hard && process.env.SSEKIT_BENCH_ULIMIT === undefined) reexecWithRaisedLimit(limits.hard);
   // Each process keeps a few dozen descriptors for itself (stdio, IPC, epoll, the listening socket).
   const maxConns = limits.soft - 100;
-  const clientLimits: Limits = { perClient: Math.min(10_000, maxConns) };
+  const clientLimits: Limits = { perClient: Math.min(10_000, maxConns), clients: options.clients };
   const tooMany = options.conns.filter((c) => c > maxConns);
   if (tooMany.length > 0) {
     throw new Error(`--conns ${tooMany.join(',')} exceeds what one server process can open (ulimit -n ${limits.soft})`);
@@ -194,15 +201,24 @@ async function main(): Promise<number> {
 
   if (options.parts.has('matrix')) {
     for (let run = 1; run <= options.runs; run++) {
-      for (const conns of options.conns) {
-        for (const size of options.sizes) {
-          // Servers interleaved within a run: drifting background load hits every server of a cell alike.
-          for (const spec of servers) {
-            const cell = { conns, size, events: options.events, warmup: options.warmup };
-            const result = await runCell(spec, cell, run, clientLimits, profiled(spec));
-            results.cells.push(result);
-            console.log(formatCell(result, options.runs));
-            save();
+      for (const mode of options.modes) {
+        for (const conns of options.conns) {
+          for (const size of options.sizes) {
+            // Servers interleaved within a run: drifting background load hits every server of a cell alike.
+            for (const spec of servers) {
+              const cell: CellSpec = {
+                conns,
+                size,
+                events: mode === 'rate' ? options.rate * options.duration : options.events,
+                warmup: options.warmup,
+                mode,
+                rate: options.rate,
+              };
+              const result = await runCell(spec, cell, run, clientLimits, profiled(spec));
+              results.cells.push(result);
+              console.log(formatCell(result, options.runs));
+              save();
+            }
           }
         }
       }

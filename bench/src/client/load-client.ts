@@ -12,6 +12,8 @@ import { SseReader } from './sse-reader.js';
 export type ClientCommand =
   | { op: 'open'; port: number; count: number }
   | { op: 'expect'; first: number; n: number }
+  /** The server published only `n` of the round's events (a fixed-rate round it could not keep up with). */
+  | { op: 'truncate'; n: number }
   | { op: 'status' }
   | { op: 'comments' }
   | { op: 'close' };
@@ -223,6 +225,25 @@ function expect(first: number, n: number): void {
   send({ op: 'expecting' });
 }
 
+function truncate(n: number): void {
+  const r = round;
+  if (r === undefined) return;
+  if (n > r.n) {
+    fail(`the server published ${n} events in a round of ${r.n}`);
+    return;
+  }
+  r.n = n;
+  r.completed = 0;
+  for (const connection of connections) {
+    if (connection.received > n) {
+      fail(`connection ${connection.index} received ${connection.received} events of a round of ${n}`);
+      return;
+    }
+    if (connection.received === n) r.completed++;
+  }
+  if (r.completed === connections.length) finish(r);
+}
+
 function status(): void {
   const r = round;
   let behind = 0;
@@ -243,6 +264,9 @@ process.on('message', (command: ClientCommand) => {
       break;
     case 'expect':
       expect(command.first, command.n);
+      break;
+    case 'truncate':
+      truncate(command.n);
       break;
     case 'status':
       status();

@@ -1,13 +1,15 @@
 /**
- * One cell of the matrix for one server: a fresh server process, fresh load-client process(es), `conns` connections,
- * then three rounds of `events` events of `size` bytes: a warm-up (not measured), a measured round, and a round with
- * `GET /stats` probes for the longest event-loop stall (probes cost server CPU, so they stay out of the measured one).
+ * One cell of the matrix for one server and publishing mode: a fresh server process, fresh load-client process(es),
+ * `conns` connections, then three rounds of events of `size` bytes: a warm-up (not measured), the measured round
+ * (during which the server measures its own longest event-loop delay), and a round with `GET /stats` probes from
+ * the runner, whose longest round trip is what another request waited (probes cost server CPU, so they stay out of
+ * the measured round).
  */
 import type { Agent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHistogram, merge, quantileMs } from '../client/histogram.js';
 import type { RoundReport } from '../client/load-client.js';
-import type { BroadcastResult } from '../servers/contract.js';
+import type { BroadcastResult, Mode } from '../servers/contract.js';
 import { call, getStats, statsAgent } from './http.js';
 import { isOp, type LoadClient, startClient, startServer } from './processes.js';
 import type { ServerSpec } from './servers.js';
@@ -15,8 +17,17 @@ import type { ServerSpec } from './servers.js';
 export interface CellSpec {
   conns: number;
   size: number;
+  /** Events of the measured round (`rate` mode: rate × duration). */
   events: number;
   warmup: number;
+  mode: Mode;
+  /** Events per second, `rate` mode. */
+  rate: number;
+}
+
+/** Events of the probed round: as many as the measured one, but at most 3 s of a `rate` round. */
+export function probeEvents(cell: CellSpec): number {
+  return cell.mode === 'rate' ? Math.min(cell.events, cell.rate * 3) : cell.events;
 }
 
 export interface CellFigures {
@@ -30,22 +41,37 @@ export interface CellFigures {
   serverCpuShare: number;
   /** Load client CPU share during the measured round (1 = one core, summed over client processes). */
   clientCpuShare: number;
+  /** The busiest load-client process's CPU share (1 = one core): at 0.9 and more, the client limits events/s. */
+  clientCpuMax: number;
+  /** Load-client processes. */
+  clients: number;
   /** Server RSS growth per idle connection after a full GC (slope over several connection counts), bytes. */
   rssPerConn: number;
   /** JS heap growth per idle connection, same method (a steadier view of what the library itself keeps), bytes. */
   heapPerConn: number;
-  /** Longest `GET /stats` round trip while a broadcast ran, ms. */
+  /**
+   * Longest event-loop stall the server measured in itself during the measured round, ms: the maximum of its
+   * `monitorEventLoopDelay` and of its publisher's longest synchronous stretch.
+   */
   stallMs: number;
+  /** Longest `GET /stats` round trip from the runner during the probed round, ms. */
+  probeMs: number;
   /** Probes answered during the stall round. */
   probes: number;
-  /** How long the server's publish loop (the `POST /broadcast` handler) held the event loop, ms. */
+  /** The longest synchronous stretch of the server's publishing (a burst's whole loop), ms. */
   loopMs: number;
+  /** `rate` mode: how far the publisher fell behind its schedule at worst, ms. */
+  lagMs: number;
+  /** Share of the round's events published (below 1: a `rate` round the server could not keep up with). */
+  publishedShare: number;
   /** Time to open the connections, ms. */
   openMs: number;
 }
 
 export interface CellResult {
   server: string;
+  /** Absent in results of the harness before the modes: `burst`. */
+  mode?: Mode;
   conns: number;
   size: number;
   events: number;
@@ -58,14 +84,19 @@ export interface CellResult {
 export interface Limits {
   /** Most connections one client process opens (its file descriptor limit). */
   perClient: number;
+  /** Least number of client processes. */
+  clients: number;
 }
 
 /** Gap between two stall probes. */
 const PROBE_GAP_MS = 5;
 
-/** Starts enough client processes for `conns` connections (each opens at most `limits.perClient`). */
+/**
+ * Starts `limits.clients` client processes, or more when one would have to open more than `limits.perClient`
+ * connections; never more processes than connections.
+ */
 export function startClients(conns: number, limits: Limits, name: string): LoadClient[] {
-  const count = Math.ceil(conns / limits.perClient);
+  const count = Math.min(conns, Math.max(limits.clients, Math.ceil(conns / limits.perClient)));
   return Array.from({ length: count }, (_, i) => startClient(`${name} client ${i + 1}`));
 }
 
@@ -103,17 +134,28 @@ export async function waitForConnections(port: number, agent: Agent, conns: numb
 }
 
 interface RoundOutcome {
-  report: RoundReport & { clients: number };
+  report: RoundReport & { clients: number; cpuMax: number };
   serverCpuUs: number;
-  /** The server's synchronous publish loop, ms. */
-  loopMs: number;
-  stallMs: number;
+  published: BroadcastResult;
+  /** The publishing server's longest event-loop delay during the round, measured in itself, ms. */
+  eldMaxMs: number;
+  /** Longest probe round trip (with `probe`), ms. */
+  probeMs: number;
   probes: number;
 }
 
 /** Time allowed for a round: generous, but bounded (a server that loses events must not hang the bench). */
-function roundTimeoutMs(conns: number, events: number, size: number): number {
-  return 30_000 + (conns * events) / 5 + (conns * events * size) / 2_000;
+function roundTimeoutMs(conns: number, events: number, size: number, publishMs: number): number {
+  return 30_000 + publishMs + (conns * events) / 5 + (conns * events * size) / 2_000;
+}
+
+export interface RoundSpec {
+  conns: number;
+  first: number;
+  n: number;
+  size: number;
+  mode: Mode;
+  rate: number;
 }
 
 /** A server process the runner talks to: its port and a kept-alive connection for `/stats`. */
@@ -131,10 +173,10 @@ export interface Target {
 export async function round(
   targets: Target[],
   clients: LoadClient[],
-  spec: { conns: number; first: number; n: number; size: number },
+  spec: RoundSpec,
   probe: boolean,
 ): Promise<RoundOutcome> {
-  const { conns, first, n, size } = spec;
+  const { conns, first, n, size, mode, rate } = spec;
   const publisher = targets[0] as Target;
   await Promise.all(
     clients.map((c) => {
@@ -142,12 +184,15 @@ export async function round(
       return c.next(isOp('expecting'), 10_000, 'round start');
     }),
   );
-  const cpuOf = async (): Promise<number> => {
-    const answers = await Promise.all(targets.map((t) => getStats(t.port, t.agent)));
-    return answers.reduce((sum, a) => sum + a.body.cpuUs, 0);
+  const statsOf = async (eld: 'start' | 'end'): Promise<{ cpuUs: number; eldMaxMs: number }> => {
+    const answers = await Promise.all(targets.map((t) => getStats(t.port, t.agent, false, eld)));
+    return {
+      cpuUs: answers.reduce((sum, a) => sum + a.body.cpuUs, 0),
+      eldMaxMs: answers[0]?.body.eldMaxMs ?? Number.NaN,
+    };
   };
-  const before = await cpuOf();
-  const timeout = roundTimeoutMs(conns, n, size);
+  const before = await statsOf('start');
+  const timeout = roundTimeoutMs(conns, n, size, mode === 'rate' ? (n / rate) * 1000 : 0);
   let finished = false;
   const done = Promise.all(clients.map((c) => c.next(isOp('done'), timeout, `all ${n} events within the time limit`)));
   done.then(
@@ -158,16 +203,26 @@ export async function round(
       finished = true;
     },
   );
-  const post = call<BroadcastResult>(publisher.port, 'POST', `/broadcast?n=${n}&size=${size}`);
-  // Settled here so that a failure of `done` first does not leave this rejection unhandled.
-  post.catch(() => {});
-  let stallMs = 0;
+  const post = call<BroadcastResult>(
+    publisher.port,
+    'POST',
+    `/broadcast?n=${n}&size=${size}&mode=${mode}&rate=${rate}`,
+  );
+  // Settled here so that a failure of `done` first does not leave this rejection unhandled. A fixed-rate round the
+  // server could not keep up with ends on schedule with fewer events: the clients then wait for those only.
+  post.then(
+    (answer) => {
+      if (answer.body.n < n) for (const c of clients) c.send({ op: 'truncate', n: answer.body.n });
+    },
+    () => {},
+  );
+  let probeMs = 0;
   let probes = 0;
   if (probe) {
     while (!finished) {
       const answer = await getStats(publisher.port, publisher.agent);
       probes++;
-      stallMs = Math.max(stallMs, answer.ms);
+      probeMs = Math.max(probeMs, answer.ms);
       await sleep(PROBE_GAP_MS);
     }
   }
@@ -188,26 +243,27 @@ export async function round(
     );
   }
   const published = await post;
-  if (published.body.first !== first || published.body.n !== n) {
-    throw new Error(
-      `the server numbered the round ${published.body.first}+${published.body.n}, expected ${first}+${n}`,
-    );
+  const count = published.body.n;
+  if (published.body.first !== first || count > n || (count < n && mode !== 'rate') || count < 1) {
+    throw new Error(`the server numbered the round ${published.body.first}+${count}, expected ${first}+${n}`);
   }
-  const after = await cpuOf();
+  const after = await statsOf('end');
   return {
     report: mergeReports(reports.map((r) => r.report)),
-    serverCpuUs: after - before,
-    loopMs: published.body.loopMs,
-    stallMs,
+    serverCpuUs: after.cpuUs - before.cpuUs,
+    published: published.body,
+    eldMaxMs: after.eldMaxMs,
+    probeMs,
     probes,
   };
 }
 
-function mergeReports(reports: RoundReport[]): RoundReport & { clients: number } {
+function mergeReports(reports: RoundReport[]): RoundReport & { clients: number; cpuMax: number } {
   const histogram = createHistogram();
   for (const r of reports) merge(histogram, r.histogram);
   return {
     clients: reports.length,
+    cpuMax: Math.max(...reports.map((r) => r.cpuUs / Math.max(1, r.wallUs))),
     delivered: reports.reduce((s, r) => s + r.delivered, 0),
     firstSentUs: Math.min(...reports.map((r) => r.firstSentUs)),
     lastReceivedUs: Math.max(...reports.map((r) => r.lastReceivedUs)),
@@ -222,7 +278,18 @@ export function figuresOf(
   outcome: RoundOutcome,
 ): Pick<
   CellFigures,
-  'eventsPerSec' | 'p50Ms' | 'p99Ms' | 'cpuMsPer1k' | 'serverCpuShare' | 'clientCpuShare' | 'loopMs'
+  | 'eventsPerSec'
+  | 'p50Ms'
+  | 'p99Ms'
+  | 'cpuMsPer1k'
+  | 'serverCpuShare'
+  | 'clientCpuShare'
+  | 'clientCpuMax'
+  | 'clients'
+  | 'loopMs'
+  | 'lagMs'
+  | 'publishedShare'
+  | 'stallMs'
 > {
   const { report, serverCpuUs } = outcome;
   const spanUs = Math.max(1, report.lastReceivedUs - report.firstSentUs);
@@ -233,7 +300,14 @@ export function figuresOf(
     cpuMsPer1k: serverCpuUs / 1000 / (report.delivered / 1000),
     serverCpuShare: serverCpuUs / report.wallUs,
     clientCpuShare: report.cpuUs / report.wallUs,
-    loopMs: outcome.loopMs,
+    clientCpuMax: report.cpuMax,
+    clients: report.clients,
+    loopMs: outcome.published.loopMs,
+    lagMs: outcome.published.lagMs,
+    publishedShare: outcome.published.n / outcome.published.requested,
+    // The publisher's own longest synchronous stretch held the loop too: a floor under the monitor's figure (in one
+    // smoke run the monitor reported less than a 3 s publishing stretch of the same round).
+    stallMs: Math.max(outcome.eldMaxMs, outcome.published.loopMs),
   };
 }
 
@@ -288,14 +362,20 @@ export async function measure(
   cell: CellSpec,
 ): Promise<{ measured: RoundOutcome; stall: RoundOutcome }> {
   let first = 0;
-  const spec = (n: number) => ({ conns: cell.conns, first, n, size: cell.size });
+  const spec = (n: number): RoundSpec => ({
+    conns: cell.conns,
+    first,
+    n,
+    size: cell.size,
+    mode: cell.mode,
+    rate: cell.rate,
+  });
   if (cell.warmup > 0) {
-    await round(targets, clients, spec(cell.warmup), false);
-    first += cell.warmup;
+    first += (await round(targets, clients, spec(cell.warmup), false)).published.n;
   }
   const measured = await round(targets, clients, spec(cell.events), false);
-  first += cell.events;
-  const stall = await round(targets, clients, spec(cell.events), true);
+  first += measured.published.n;
+  const stall = await round(targets, clients, spec(probeEvents(cell)), true);
   return { measured, stall };
 }
 
@@ -309,6 +389,7 @@ export async function runCell(
 ): Promise<CellResult> {
   const base: CellResult = {
     server: spec.name,
+    mode: cell.mode,
     conns: cell.conns,
     size: cell.size,
     events: cell.events,
@@ -331,7 +412,7 @@ export async function runCell(
         ...figuresOf(measured),
         rssPerConn: idle.rssPerConn,
         heapPerConn: idle.heapPerConn,
-        stallMs: stall.stallMs,
+        probeMs: stall.probeMs,
         probes: stall.probes,
         openMs: idle.openMs,
       },

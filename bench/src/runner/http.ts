@@ -50,8 +50,14 @@ export function statsAgent(): Agent {
  * (5 s in node:http), which can race with the next request: that request is retried once on a new connection, and
  * the round trip counts from the first attempt.
  */
-export async function getStats(port: number, agent: Agent, gc = false): Promise<Answer<ServerStats>> {
-  const path = gc ? '/stats?gc=1' : '/stats';
+export async function getStats(
+  port: number,
+  agent: Agent,
+  gc = false,
+  eld?: 'start' | 'end',
+): Promise<Answer<ServerStats>> {
+  const query = [gc ? 'gc=1' : '', eld === undefined ? '' : `eld=${eld}`].filter(Boolean).join('&');
+  const path = query === '' ? '/stats' : `/stats?${query}`;
   const started = performance.now();
   try {
     return await call<ServerStats>(port, 'GET', path, agent);

@@ -11,6 +11,7 @@ import { formatCell } from '../report/text.js';
 import type { Options } from './args.js';
 import {
   type CellResult,
+  type CellSpec,
   closeClients,
   figuresOf,
   measure,
@@ -103,13 +104,10 @@ async function startRedis(): Promise<OwnRedis> {
   return { port, version, stop };
 }
 
-async function redisCell(
-  redisPort: number,
-  cell: { conns: number; size: number; events: number; warmup: number },
-  run: number,
-): Promise<CellResult> {
+async function redisCell(redisPort: number, cell: CellSpec, run: number): Promise<CellResult> {
   const base: CellResult = {
     server: REDIS_SERVER,
+    mode: cell.mode,
     conns: cell.conns,
     size: cell.size,
     events: cell.events,
@@ -141,7 +139,7 @@ async function redisCell(
         ...figuresOf(measured),
         rssPerConn: Number.NaN,
         heapPerConn: Number.NaN,
-        stallMs: stall.stallMs,
+        probeMs: stall.probeMs,
         probes: stall.probes,
         openMs,
       },
@@ -176,7 +174,15 @@ export async function runRedis(options: Options): Promise<RedisOutcome> {
     for (let run = 1; run <= options.runs; run++) {
       for (const conns of options.conns) {
         for (const size of options.sizes) {
-          const cell = { conns, size, events: options.events, warmup: options.warmup };
+          // Burst only: the cross-instance path's cost is per published event, which the burst shows at its largest.
+          const cell: CellSpec = {
+            conns,
+            size,
+            events: options.events,
+            warmup: options.warmup,
+            mode: 'burst',
+            rate: options.rate,
+          };
           const result = await redisCell(redis.port, cell, run);
           outcome.runs.push(result);
           console.log(formatCell(result, options.runs));

@@ -7,6 +7,8 @@ export interface ServerSpec {
   name: string;
   /** Name shown in tables. */
   label: string;
+  /** Name shown in the chart, where the label is too long for its column. */
+  short?: string;
   file: string;
   /** npm packages whose versions the report lists. */
   packages: string[];
@@ -16,15 +18,34 @@ export interface ServerSpec {
   ssekit: boolean;
   /** A repository file that must exist for this server to run (adapters built by other work in progress). */
   requires?: string;
+  /**
+   * The server that holds a response open on the same stack without any SSE library: its JS heap per idle
+   * connection is subtracted from this server's to give the library's own part.
+   */
+  floor?: string;
+  /** ssekit only: the target of server CPU per delivered event, as a multiple of the batched raw server's. */
+  cpuTarget?: number;
 }
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const server = (file: string): string => fileURLToPath(new URL(`../servers/${file}`, import.meta.url));
 
+/** The server every ratio is taken against. */
+export const BASELINE = 'raw-batched';
+
 export const SERVERS: readonly ServerSpec[] = [
   {
+    name: BASELINE,
+    label: 'batched raw node:http',
+    file: server('raw-batched.ts'),
+    packages: [],
+    heartbeat: false,
+    ssekit: false,
+  },
+  {
     name: 'raw-node',
-    label: 'raw node:http',
+    label: 'naive raw (one write per event per connection)',
+    short: 'naive raw node:http',
     file: server('raw-node.ts'),
     packages: [],
     heartbeat: false,
@@ -53,6 +74,8 @@ export const SERVERS: readonly ServerSpec[] = [
     packages: [],
     heartbeat: true,
     ssekit: true,
+    floor: BASELINE,
+    cpuTarget: 1.1,
   },
   {
     name: 'ssekit-express',
@@ -62,6 +85,8 @@ export const SERVERS: readonly ServerSpec[] = [
     heartbeat: true,
     ssekit: true,
     requires: 'packages/express/src/index.ts',
+    floor: 'express-raw',
+    cpuTarget: 1.25,
   },
   {
     name: 'ssekit-fastify',
@@ -71,6 +96,8 @@ export const SERVERS: readonly ServerSpec[] = [
     heartbeat: true,
     ssekit: true,
     requires: 'packages/fastify/src/index.ts',
+    floor: 'fastify-raw',
+    cpuTarget: 1.15,
   },
   {
     name: 'better-sse',
@@ -79,6 +106,26 @@ export const SERVERS: readonly ServerSpec[] = [
     packages: ['better-sse', 'express'],
     heartbeat: true,
     ssekit: false,
+    floor: 'express-raw',
+  },
+  {
+    name: 'better-sse-node',
+    label: 'better-sse (node:http)',
+    file: server('better-sse-node.ts'),
+    packages: ['better-sse'],
+    heartbeat: true,
+    ssekit: false,
+    floor: BASELINE,
+  },
+  {
+    name: 'better-sse-batched',
+    label: 'better-sse (node:http, EventBuffer per turn)',
+    short: 'better-sse, EventBuffer',
+    file: server('better-sse-batched.ts'),
+    packages: ['better-sse'],
+    heartbeat: false,
+    ssekit: false,
+    floor: BASELINE,
   },
   {
     name: 'fastify-sse',
@@ -87,6 +134,7 @@ export const SERVERS: readonly ServerSpec[] = [
     packages: ['@fastify/sse', 'fastify'],
     heartbeat: true,
     ssekit: false,
+    floor: 'fastify-raw',
   },
   {
     name: 'fastify-sse-v2',
@@ -95,6 +143,7 @@ export const SERVERS: readonly ServerSpec[] = [
     packages: ['fastify-sse-v2', 'fastify'],
     heartbeat: false,
     ssekit: false,
+    floor: 'fastify-raw',
   },
   {
     name: 'express-sse',
@@ -103,6 +152,7 @@ export const SERVERS: readonly ServerSpec[] = [
     packages: ['express-sse', 'express'],
     heartbeat: false,
     ssekit: false,
+    floor: 'express-raw',
   },
 ];
 

@@ -2,7 +2,7 @@
 import { createServer } from 'node:http';
 import { createChannel, createSession } from 'better-sse';
 import express from 'express';
-import { broadcast, heartbeatFromEnv, listen, parseBroadcast, stats } from './contract.js';
+import { answer, broadcast, heartbeatFromEnv, listen, parseBroadcast, stats } from './contract.js';
 
 const channel = createChannel();
 const heartbeat = heartbeatFromEnv();
@@ -14,7 +14,10 @@ app.get('/sse', async (req, res) => {
   channel.register(session);
 });
 app.post('/broadcast', (req, res) => {
-  res.json(broadcast(parseBroadcast(req.url), (data) => channel.broadcast(data)));
+  answer(
+    res,
+    broadcast(parseBroadcast(req.url), (data) => channel.broadcast(data)),
+  );
 });
 app.get('/stats', (req, res) => {
   res.json(stats(req.url, channel.sessionCount));

@@ -4,7 +4,7 @@
  */
 import { createServer, type ServerResponse } from 'node:http';
 import express from 'express';
-import { broadcast, listen, parseBroadcast, stats } from './contract.js';
+import { answer, broadcast, listen, parseBroadcast, stats } from './contract.js';
 
 const clients = new Set<ServerResponse>();
 
@@ -16,7 +16,8 @@ app.get('/sse', (_req, res) => {
   res.on('close', () => clients.delete(res));
 });
 app.post('/broadcast', (req, res) => {
-  res.json(
+  answer(
+    res,
     broadcast(parseBroadcast(req.url), (data) => {
       const frame = Buffer.from(`data: ${data}\n\n`);
       for (const client of clients) client.write(frame);

@@ -2,14 +2,17 @@
 import { createServer } from 'node:http';
 import express from 'express';
 import SSE from 'express-sse';
-import { broadcast, listen, parseBroadcast, stats } from './contract.js';
+import { answer, broadcast, listen, parseBroadcast, stats } from './contract.js';
 
 const sse = new SSE();
 
 const app = express();
 app.get('/sse', sse.init);
 app.post('/broadcast', (req, res) => {
-  res.json(broadcast(parseBroadcast(req.url), (data) => sse.send(data)));
+  answer(
+    res,
+    broadcast(parseBroadcast(req.url), (data) => sse.send(data)),
+  );
 });
 app.get('/stats', (req, res) => {
   // express-sse keeps one 'data' listener per connected client.

@@ -1,9 +1,10 @@
 /**
- * The baseline: `node:http` with no library. Each event is serialized once into a Buffer and that Buffer is written
- * to every response. No heartbeat, no backpressure handling, no history: the physical limit of this stack.
+ * What a naive server does: `node:http` with no library, each event serialized once into a Buffer and that Buffer
+ * written to every response as it is published: one `res.write` per event and connection. No heartbeat, no
+ * backpressure handling, no history. The baseline ratios are taken against is raw-batched.ts.
  */
 import { createServer, type ServerResponse } from 'node:http';
-import { broadcast, listen, parseBroadcast, stats } from './contract.js';
+import { answer, broadcast, listen, parseBroadcast, stats } from './contract.js';
 
 const clients = new Set<ServerResponse>();
 
@@ -21,15 +22,17 @@ const server = createServer((req, res) => {
     return;
   }
   if (req.method === 'POST' && path === '/broadcast') {
-    const result = broadcast(parseBroadcast(req.url), (data) => {
-      const frame = Buffer.from(`data: ${data}\n\n`);
-      for (const client of clients) client.write(frame);
-    });
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(result));
+    answer(
+      res,
+      broadcast(parseBroadcast(req.url), (data) => {
+        const frame = Buffer.from(`data: ${data}\n\n`);
+        for (const client of clients) client.write(frame);
+      }),
+    );
     return;
   }
   if (req.method === 'GET' && path === '/stats') {
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(stats(req.url, clients.size)));
+    answer(res, stats(req.url, clients.size));
     return;
   }
   res.writeHead(404).end();

@@ -1,13 +1,11 @@
 /** ssekit without a framework: `node:http`, `createStream` and one hub (`hub.attach`, `hub.broadcast`). */
 import { createServer } from 'node:http';
 import { createHub, createStream } from '@ssekit/core';
-import { resolveStreamOptions } from '@ssekit/core/adapter';
-import { broadcast, heartbeatFromEnv, listen, parseBroadcast, stats } from './contract.js';
+import { answer, broadcast, heartbeatFromEnv, listen, parseBroadcast, stats } from './contract.js';
 
 const hub = createHub();
 const heartbeat = heartbeatFromEnv();
-// Validated once, as the adapters do per route.
-const streamOptions = resolveStreamOptions(heartbeat === undefined ? {} : { heartbeat });
+const streamOptions = heartbeat === undefined ? {} : { heartbeat };
 
 const server = createServer((req, res) => {
   const path = (req.url ?? '').split('?')[0];
@@ -16,14 +14,16 @@ const server = createServer((req, res) => {
     return;
   }
   if (req.method === 'POST' && path === '/broadcast') {
-    const result = broadcast(parseBroadcast(req.url), (data) => {
-      void hub.broadcast(data);
-    });
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(result));
+    answer(
+      res,
+      broadcast(parseBroadcast(req.url), (data) => {
+        void hub.broadcast(data);
+      }),
+    );
     return;
   }
   if (req.method === 'GET' && path === '/stats') {
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(stats(req.url, hub.size)));
+    answer(res, stats(req.url, hub.size));
     return;
   }
   res.writeHead(404).end();

@@ -2,14 +2,15 @@
 import { createServer } from 'node:http';
 import { hub, sse } from '@ssekit/express';
 import express from 'express';
-import { broadcast, heartbeatFromEnv, listen, parseBroadcast, stats } from './contract.js';
+import { answer, broadcast, heartbeatFromEnv, listen, parseBroadcast, stats } from './contract.js';
 
 const heartbeat = heartbeatFromEnv();
 
 const app = express();
 app.get('/sse', sse(heartbeat === undefined ? {} : { heartbeat }), () => {});
 app.post('/broadcast', (req, res) => {
-  res.json(
+  answer(
+    res,
     broadcast(parseBroadcast(req.url), (data) => {
       void hub.broadcast(data);
     }),

@@ -4,31 +4,31 @@
  */
 import { createServer } from 'node:http';
 import { createHub, createStream } from '@ssekit/core';
-import { resolveStreamOptions } from '@ssekit/core/adapter';
 import { createRedisBroker } from '@ssekit/redis';
-import { broadcast, listen, parseBroadcast, stats } from './contract.js';
+import { answer, broadcast, listen, parseBroadcast, stats } from './contract.js';
 
 const url = process.env.BENCH_REDIS_URL;
 if (url === undefined) throw new Error('BENCH_REDIS_URL is not set');
 const hub = createHub({ broker: createRedisBroker({ url }) });
 await hub.ready();
-const streamOptions = resolveStreamOptions({});
 
 const server = createServer((req, res) => {
   const path = (req.url ?? '').split('?')[0];
   if (req.method === 'GET' && path === '/sse') {
-    void hub.attach(createStream(req, res, streamOptions));
+    void hub.attach(createStream(req, res));
     return;
   }
   if (req.method === 'POST' && path === '/broadcast') {
-    const result = broadcast(parseBroadcast(req.url), (data) => {
-      hub.broadcast(data).catch((error: Error) => console.error(`broadcast rejected: ${error.message}`));
-    });
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(result));
+    answer(
+      res,
+      broadcast(parseBroadcast(req.url), (data) => {
+        hub.broadcast(data).catch((error: Error) => console.error(`broadcast rejected: ${error.message}`));
+      }),
+    );
     return;
   }
   if (req.method === 'GET' && path === '/stats') {
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(stats(req.url, hub.size)));
+    answer(res, stats(req.url, hub.size));
     return;
   }
   res.writeHead(404).end();
