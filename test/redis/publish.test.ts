@@ -1,11 +1,20 @@
-import { createHub } from '@ssekit/core';
+import { createHub, SseTypeError } from '@ssekit/core';
 import type { OutgoingEnvelope } from '@ssekit/core/broker';
 import { createRedisBroker, type RedisBroker } from '@ssekit/redis';
 import { describe, expect, it } from 'vitest';
+import { rawSse } from '../support/clients.js';
+import { expectSseError } from '../support/errors.js';
 import { recordingLogger } from '../support/logger.js';
-import { redisCommand, redisForSuite, redisRequirement, startFlakyLink, uniqueKey } from '../support/redis.js';
+import {
+  redisCommand,
+  redisForSuite,
+  redisRequirement,
+  startFlakyLink,
+  startInstance,
+  uniqueKey,
+} from '../support/redis.js';
 import { closeAfterEach } from '../support/teardown.js';
-import { sleep } from '../support/wait.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 const requirement = redisRequirement();
 const ALL = { type: 'all' } as const;
@@ -113,5 +122,70 @@ describe.skipIf(requirement.skip)('Redis broker: publishing that can be retried'
       await hub.close();
       await link.close();
     }
+  });
+
+  it('hub.send/publish/broadcast with a caller-given id throw SSE_INVALID_FIELD at once: nothing published, counted or logged', async () => {
+    const logger = recordingLogger();
+    const b = createRedisBroker({ url: redis.url }, { key: uniqueKey('hub-id'), logger });
+    const hub = createHub({ broker: b, logger });
+    teardown.defer(() => hub.close());
+    await hub.ready();
+    const calls = [
+      () => hub.send('alice', 'x', { id: 'mine' }),
+      () => hub.publish('news', 'x', { id: 'mine' }),
+      () => hub.broadcast('x', { id: 7 }),
+    ];
+    for (const call of calls) {
+      expectSseError(call, {
+        base: TypeError,
+        type: SseTypeError,
+        code: 'SSE_INVALID_FIELD',
+        message: /assigns event ids itself.*Put your own id in the data/,
+      });
+    }
+    await sleep(50);
+    expect(hub.stats()).toMatchObject({ published: 0, failed: 0 });
+    expect(logger.lines).toEqual([]);
+    expect(await redisCommand(redis.url, ['EXISTS', b.key])).toBe(0);
+  });
+
+  it('hub.publish with an idempotency key, retried after a timed-out attempt that was stored, delivers the event once', async () => {
+    const key = uniqueKey('hub-idem');
+    const link = await startFlakyLink(redis.url);
+    teardown.defer(link.close);
+    const logger = recordingLogger();
+    // The publishing hub reaches Redis through the link; the subscriber's instance reads Redis directly.
+    const flaky = createRedisBroker({ url: link.url }, { key, logger, commandTimeout: 300 });
+    const publisher = createHub({ broker: flaky, logger });
+    teardown.defer(() => publisher.close());
+    const instance = await startInstance(
+      'subscriber',
+      createHub({ broker: createRedisBroker({ url: redis.url }, { key, logger }), logger }),
+    );
+    teardown.defer(() => instance.close());
+    await publisher.ready();
+    await instance.hub.ready();
+    const client = teardown.track(await rawSse(`${instance.url}/events?client=c&topics=orders`));
+    await waitFor(() => instance.hub.size === 1, 'the subscriber to be registered');
+
+    // The command reaches Redis and runs; only its reply is lost, so the publish times out although it was stored.
+    link.freezeReplies();
+    const options = { idempotencyKey: 'order-42-paid' };
+    await expect(publisher.publish('orders', 'order 42 paid', options)).rejects.toMatchObject({
+      code: 'SSE_BROKER_UNAVAILABLE',
+      message: expect.stringMatching(/timed out.*may or may not have been stored/),
+    });
+    await client.waitForEvents(1);
+    link.thaw();
+    await waitFor(() => flaky.connected, 'the publishing connection to be back', 10_000);
+
+    const id = await publisher.publish('orders', 'order 42 paid', options);
+    await publisher.publish('orders', 'next');
+    await client.waitForEvents(2);
+    expect(client.events.map((event) => [event.data, event.id])).toEqual([
+      ['order 42 paid', id],
+      ['next', expect.any(String)],
+    ]);
+    expect(Number(await redisCommand(redis.url, ['XLEN', key]))).toBe(2);
   });
 });

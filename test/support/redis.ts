@@ -332,10 +332,13 @@ export async function killClients(url: string, name: string): Promise<number> {
  * A TCP proxy in front of Redis that can fail the way a network does: `freeze()` stops forwarding in both
  * directions without closing anything (a dropped NAT entry, a partitioned link: the sockets stay "open" and simply
  * go quiet), and holds new connections the same way; `thaw()` forwards again for connections made from then on.
+ * `freezeReplies()` drops only what Redis answers: commands still reach it and run, but their replies are lost, as
+ * when a link fails after the request went through (the case where a publish times out yet was stored).
  */
 export interface FlakyLink {
   readonly url: string;
   freeze(): void;
+  freezeReplies(): void;
   thaw(): void;
   close(): Promise<void>;
 }
@@ -343,6 +346,7 @@ export interface FlakyLink {
 export async function startFlakyLink(redisUrl: string): Promise<FlakyLink> {
   const target = new URL(redisUrl);
   let frozen = false;
+  let repliesFrozen = false;
   const link = await listen(
     net.createServer((client) => {
       client.on('error', () => client.destroy());
@@ -355,7 +359,7 @@ export async function startFlakyLink(redisUrl: string): Promise<FlakyLink> {
         if (!frozen) upstream.write(chunk);
       });
       upstream.on('data', (chunk) => {
-        if (!frozen) client.write(chunk);
+        if (!frozen && !repliesFrozen) client.write(chunk);
       });
     }),
   );
@@ -364,8 +368,12 @@ export async function startFlakyLink(redisUrl: string): Promise<FlakyLink> {
     freeze: () => {
       frozen = true;
     },
+    freezeReplies: () => {
+      repliesFrozen = true;
+    },
     thaw: () => {
       frozen = false;
+      repliesFrozen = false;
     },
     close: link.close,
   };

@@ -44,10 +44,23 @@ export interface SendOptions<R extends number = number> {
   /** See {@link SseMessage.id}. */
   id?: string | number;
   retry?: RetryDelay<R>;
+  /**
+   * Makes a retried publish safe, on brokers that support it: every attempt of one event carries the same key (an
+   * id the app already has for the event, or a UUID made once), and the broker stores the event once per key. With
+   * `@ssekit/redis`, a publish that repeats the key of one stored within its `idempotencyWindow` (default 5 minutes)
+   * stores nothing and resolves with the first one's id, so a publish that failed with "may or may not have been
+   * stored" (a timeout) can be retried without a duplicate. The in-memory broker ignores it: its publish cannot fail
+   * once it started, so there is no attempt to repeat. `stream.send()` checks it and ignores it too (a write to one
+   * connection is never retried). A non-empty string of at most 256 characters, well-formed UTF-16.
+   */
+  idempotencyKey?: string;
 }
 
+/** Longest `idempotencyKey`, in UTF-16 code units. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
+
 const MESSAGE_KEYS = new Set(['data', 'event', 'id', 'retry', 'comment']);
-const SEND_OPTION_KEYS = new Set(['event', 'id', 'retry']);
+const SEND_OPTION_KEYS = new Set(['event', 'id', 'retry', 'idempotencyKey']);
 
 /** The default serializer: `JSON.stringify`, with errors that say what to do. */
 export const jsonSerializer: Serializer = (data) => JSON.stringify(data);
@@ -199,7 +212,7 @@ function checkKeys(where: string, value: object, allowed: Set<string>): void {
   }
 }
 
-/** Validates send options (`event`, `id`, `retry`); returns them untouched. */
+/** Validates the shape of send options (an object with known keys); returns them untouched. */
 export function checkSendOptions(options: unknown): SendOptions | undefined {
   if (options === undefined) return undefined;
   if (options === null || typeof options !== 'object') {
@@ -214,22 +227,39 @@ export interface CheckedSendOptions {
   readonly event: string | undefined;
   readonly id: string | undefined;
   readonly retry: number | undefined;
+  readonly idempotencyKey: string | undefined;
 }
 
-const NO_SEND_OPTIONS: CheckedSendOptions = Object.freeze({ event: undefined, id: undefined, retry: undefined });
+const NO_SEND_OPTIONS: CheckedSendOptions = Object.freeze({
+  event: undefined,
+  id: undefined,
+  retry: undefined,
+  idempotencyKey: undefined,
+});
 
 /**
  * Checks send options whole, for `stream.send()` and the hub's `send`/`publish`/`broadcast` alike: the object, its
- * keys, then `event`, `id` and `retry`.
+ * keys, then `event`, `id`, `retry` and `idempotencyKey`.
  */
 export function readSendOptions(options: unknown): CheckedSendOptions {
   const checked = checkSendOptions(options);
   if (checked === undefined) return NO_SEND_OPTIONS;
-  const { event, id, retry } = checked;
+  const { event, id, retry, idempotencyKey } = checked;
   if (event !== undefined) checkEvent(event);
   const wireId = id === undefined ? undefined : checkId(id);
   if (retry !== undefined) checkRetry(retry);
-  return { event, id: wireId, retry };
+  if (idempotencyKey !== undefined) checkIdempotencyKey(idempotencyKey);
+  return { event, id: wireId, retry, idempotencyKey };
+}
+
+/** Checks an `idempotencyKey`. Throws a `TypeError` (code `SSE_INVALID_FIELD`) that says what a key must be. */
+export function checkIdempotencyKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH || !isWellFormed(key)) {
+    throw new SseTypeError(
+      'SSE_INVALID_FIELD',
+      `Field \`idempotencyKey\` must be a non-empty string of at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters (well-formed UTF-16), such as an id the app already has for the event or a UUID made once per event; got ${describe(key)}.`,
+    );
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Broker, OutgoingEnvelope, Target } from './broker-contract.js';
 import { Control } from './control.js';
 import { Delivery } from './delivery.js';
-import { SseError } from './errors.js';
+import { SseError, SseTypeError } from './errors.js';
 import { FailureLog } from './failure-log.js';
 import {
   checkRetry,
@@ -132,8 +132,11 @@ export class Hub extends EventEmitter<HubEvents> {
 
   /**
    * Sends an event to every connection of one client id, on every instance sharing the broker.
-   * @returns the event id, once the broker accepted the event. Rejects only when the broker cannot accept it.
-   * @throws synchronously, for a bad client id, bad data or bad options.
+   * Give `idempotencyKey` to retry a publish that failed without risking a duplicate (see {@link SendOptions}).
+   * @returns the event id, once the broker accepted the event. Rejects only when the broker cannot accept it; such a
+   *   failure is also counted in `stats().failed` and logged.
+   * @throws synchronously, for a bad client id, bad data or bad options (SseTypeError `SSE_INVALID_FIELD` for an `id`
+   *   when the broker assigns ids itself, as `@ssekit/redis` does); nothing is published, counted or logged then.
    */
   send<R extends number = number>(clientId: string, data: EventData, options?: SendOptions<R>): Promise<string> {
     assertClientId(clientId);
@@ -281,8 +284,15 @@ export class Hub extends EventEmitter<HubEvents> {
     const text = serializeData(data, this.opts.serializer);
     let envelope: OutgoingEnvelope = { target, data: text };
     if (options !== undefined) {
-      const { event, id, retry } = readSendOptions(options);
-      envelope = { target, data: text, event, retry, id };
+      const { event, id, retry, idempotencyKey } = readSendOptions(options);
+      // The caller's mistake, not the broker's failure: thrown here, before anything is published, counted or logged.
+      if (id !== undefined && this.broker.assignsIds === true) {
+        throw new SseTypeError(
+          'SSE_INVALID_FIELD',
+          "This hub's broker assigns event ids itself (with @ssekit/redis, Redis stream ids: ordered across instances and used for Last-Event-ID resume), so `id` cannot be set. Put your own id in the data instead.",
+        );
+      }
+      envelope = { target, data: text, event, retry, id, idempotencyKey };
     }
     let result: string | Promise<string>;
     try {

@@ -22,6 +22,11 @@ export interface MemoryBrokerOptions {
  * history for resume. Ids are `<prefix>-<counter>`: short, ordered within the process, and recognisably foreign
  * after a restart (a new prefix), so a stale `Last-Event-ID` is reported as a gap, never misread.
  * Control messages (a disconnect) are handed back to the hub the same way, and kept out of history.
+ *
+ * A publish's `idempotencyKey` is ignored: this broker's publish cannot fail once it started (it stores and delivers
+ * in the same call), so no attempt ever needs repeating, and an app that publishes again with the same key on
+ * purpose gets a second event. The key makes retries safe on brokers where a publish can fail after it was stored
+ * (`@ssekit/redis`).
  */
 export class MemoryBroker implements Broker {
   private deliver: ((envelope: Envelope) => void) | undefined;

@@ -11,7 +11,15 @@ export interface StreamOptions {
   timeout?: number | false;
   /** Reconnection delay sent to the client at connect (`retry:` field), in ms. Default: none sent. */
   retry?: number;
-  /** Bytes that may wait for a client that does not read, before it is cut off as a slow consumer. Default 1 MiB. */
+  /**
+   * Bytes that may wait for a client that does not read, before it is cut off as a slow consumer. Default 1 MiB.
+   *
+   * It bounds what a client costs, not the size of an event: the largest single event waiting for the client (the
+   * one the socket is still taking, or the largest queued) is not counted, so an event of any size reaches a client
+   * that reads, and a client that does not read is ended (reason `slow-consumer`) once more than this waits behind
+   * it. Memory per client stays at most this limit plus one event (plus the kernel's socket buffer). Several events
+   * larger than the limit sent faster than the client takes them still end it: raise the limit for those.
+   */
   maxBufferedBytes?: number;
   /**
    * Extra response headers; they override ssekit's defaults. Checked when the route is declared, with Node's own

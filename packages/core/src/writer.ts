@@ -39,7 +39,7 @@ export function writerOf(stream: SseStream): Writer {
  * The queue and write machinery of one stream: frames wait in `pending` (references to shared buffers, never
  * copies) until the flusher writes them as one buffer; while a `Last-Event-ID` replay runs, live frames wait in
  * `held`; a write the socket refused marks the writer congested until `drain`; too many bytes waiting end the
- * stream as a slow consumer.
+ * stream as a slow consumer (see {@link Writer.overLimit} for the rule).
  *
  * Frames enter through {@link Writer.enqueue} (the stream's own events and the hub's targeted ones),
  * {@link Writer.accept} (the hub's broadcast lane) and {@link Writer.queueFrame} (a replay, past the hold).
@@ -58,6 +58,11 @@ export class Writer implements Flushable, LaneMember {
   private closed = false;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  // The largest frame in `pending`, in `held`, and in the last write while the socket has not drained it: one event
+  // larger than the limit is admitted whole (see overLimit).
+  private pendingLargest = 0;
+  private heldLargest = 0;
+  private inFlightLargest = 0;
   private firstSeq = 0;
   private lastSeq = 0;
   private contiguous = true;
@@ -105,7 +110,8 @@ export class Writer implements Flushable, LaneMember {
     if (this.held !== undefined) {
       this.held.push({ frame, id });
       this.heldBytes += frame.length;
-      if (this.heldBytes > this.maxBufferedBytes) this.end('slow-consumer');
+      if (frame.length > this.heldLargest) this.heldLargest = frame.length;
+      if (this.heldBytes - this.heldLargest > this.maxBufferedBytes) this.end('slow-consumer');
       return;
     }
     this.queueFrame(frame, seq);
@@ -124,8 +130,9 @@ export class Writer implements Flushable, LaneMember {
     this.lastSeq = seq;
     pending.push(frame);
     this.pendingBytes += frame.length;
+    if (frame.length > this.pendingLargest) this.pendingLargest = frame.length;
     if (this.congested) {
-      if (this.pendingBytes + socketBuffered(this.res) > this.maxBufferedBytes) this.end('slow-consumer');
+      if (this.overLimit()) this.end('slow-consumer');
       return;
     }
     this.markForFlush();
@@ -145,6 +152,7 @@ export class Writer implements Flushable, LaneMember {
     if (held === undefined) return;
     this.held = undefined;
     this.heldBytes = 0;
+    this.heldLargest = 0;
     for (const { frame, id } of held) {
       if (id !== undefined && replayed?.has(id)) continue;
       this.accept(frame, flusher.next(), id);
@@ -169,8 +177,10 @@ export class Writer implements Flushable, LaneMember {
     if (pending.length === 1) buffer = pending[0] as Buffer;
     else if (this.contiguous) buffer = shared.get(this.firstSeq, pending, this.pendingBytes);
     else buffer = Buffer.concat(pending, this.pendingBytes);
+    this.inFlightLargest = this.pendingLargest;
     this.pending = [];
     this.pendingBytes = 0;
+    this.pendingLargest = 0;
     this.write(buffer);
   }
 
@@ -238,8 +248,10 @@ export class Writer implements Flushable, LaneMember {
     }
     this.pending = [];
     this.pendingBytes = 0;
+    this.pendingLargest = 0;
     this.held = undefined;
     this.heldBytes = 0;
+    this.heldLargest = 0;
     if (dropped > 0) this.owner?.account(0, dropped);
     if (open) {
       try {
@@ -258,6 +270,20 @@ export class Writer implements Flushable, LaneMember {
     if (waiters) for (const wake of waiters) wake();
   }
 
+  /**
+   * True when the client costs more than `maxBufferedBytes` plus one event. What waits for it (Node's socket buffer
+   * and `pending`) is counted minus its largest single event: the one in the write the socket is still taking (at
+   * most what the socket still holds) or the largest waiting one. So an event larger than the limit reaches a client
+   * that reads, whatever its size, while a client that does not read is cut once more than the limit waits behind
+   * it: memory stays at most the limit plus one event. Judging by progress (bytes drained over a window) was not
+   * chosen: it cannot bound memory by itself, and a client that reads keeps the socket below the limit anyway.
+   */
+  private overLimit(): boolean {
+    const socket = socketBuffered(this.res);
+    const largest = Math.max(Math.min(this.inFlightLargest, socket), this.pendingLargest);
+    return socket + this.pendingBytes - largest > this.maxBufferedBytes;
+  }
+
   // The one place the lane's frames enter this writer.
   private takeLane(): void {
     this.lane?.catchUp(this);
@@ -269,7 +295,7 @@ export class Writer implements Flushable, LaneMember {
     if (!ok) {
       this.congested = true;
       this.res.once('drain', this.onDrain);
-      if (socketBuffered(this.res) + this.pendingBytes > this.maxBufferedBytes) this.end('slow-consumer');
+      if (this.overLimit()) this.end('slow-consumer');
     } else if (this.drainWaiters !== undefined && this.pending.length === 0) {
       this.wakeDrainWaiters();
     }
@@ -301,6 +327,7 @@ export class Writer implements Flushable, LaneMember {
 
   private readonly onDrain = (): void => {
     this.congested = false;
+    this.inFlightLargest = 0;
     if (this.closed) return;
     if (this.pending.length > 0) this.markForFlush();
     else this.wakeDrainWaiters();

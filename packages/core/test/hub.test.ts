@@ -9,7 +9,7 @@ import {
   type SseStream,
   SseTypeError,
 } from '@ssekit/core';
-import type { Broker } from '@ssekit/core/broker';
+import type { Broker, OutgoingEnvelope } from '@ssekit/core/broker';
 import { describe, expect, it } from 'vitest';
 import { rawSse } from '../../../test/support/clients.js';
 import { checkSseError, expectSseError } from '../../../test/support/errors.js';
@@ -181,6 +181,80 @@ describe('events the broker refuses', () => {
   });
 });
 
+describe('idempotency keys', () => {
+  /** A broker that records what the hub hands it, and stores nothing. */
+  function recordingBroker(published: OutgoingEnvelope[], assignsIds = false): Broker {
+    let n = 0;
+    return {
+      assignsIds,
+      start() {},
+      publish: (envelope) => {
+        published.push(envelope);
+        return `id-${++n}`;
+      },
+      replay: () => ({ ok: true, events: [] }),
+      close() {},
+    };
+  }
+
+  it('send, publish and broadcast hand the key to the broker on the envelope', async () => {
+    const published: OutgoingEnvelope[] = [];
+    const hub = useHub(createHub({ broker: recordingBroker(published), logger: quiet }));
+    await hub.send('alice', 'a', { idempotencyKey: 'k1' });
+    await hub.publish('orders', 'b', { idempotencyKey: 'k2' });
+    await hub.broadcast('c', { idempotencyKey: 'k3', event: 'note' });
+    await hub.broadcast('d');
+    expect(published.map((envelope) => envelope.idempotencyKey)).toEqual(['k1', 'k2', 'k3', undefined]);
+  });
+
+  it('the in-memory broker ignores the key: a publish repeated with it is a second event', async () => {
+    await start();
+    const raw = await client('?topics=orders');
+    const first = await hub!.publish('orders', 'paid', { idempotencyKey: 'order-42' });
+    const second = await hub!.publish('orders', 'paid', { idempotencyKey: 'order-42' });
+    await raw.waitForEvents(2);
+    expect(second).not.toBe(first);
+    expect(raw.events.map((event) => event.id)).toEqual([first, second]);
+  });
+});
+
+describe('a broker that assigns ids itself', () => {
+  it('a caller-given id throws SSE_INVALID_FIELD at once: nothing is published, counted or logged', async () => {
+    const published: OutgoingEnvelope[] = [];
+    const hub = useHub(
+      createHub({
+        broker: {
+          assignsIds: true,
+          start() {},
+          publish: (envelope) => {
+            published.push(envelope);
+            return 'assigned';
+          },
+          replay: () => ({ ok: true, events: [] }),
+          close() {},
+        },
+        logger: quiet,
+      }),
+    );
+    for (const call of [
+      () => hub.send('alice', 'x', { id: 'mine' }),
+      () => hub.publish('news', 'x', { id: 'mine' }),
+      () => hub.broadcast('x', { id: 7 }),
+    ]) {
+      expectSseError(call, {
+        base: TypeError,
+        type: SseTypeError,
+        code: 'SSE_INVALID_FIELD',
+        message: /assigns event ids itself.*Put your own id in the data/,
+      });
+    }
+    expect(await hub.broadcast('x')).toBe('assigned');
+    expect(published).toHaveLength(1);
+    expect(hub.stats()).toMatchObject({ published: 1, failed: 0 });
+    expect(quiet.errors).toEqual([]);
+  });
+});
+
 describe('rejections', () => {
   const OPTION = { code: 'SSE_INVALID_OPTION' } as const;
 
@@ -316,8 +390,21 @@ describe('rejections', () => {
       base: TypeError,
       type: SseTypeError,
       code: 'SSE_INVALID_FIELD',
-      message: 'Unknown field `topic` in send options. Allowed: event, id, retry.',
+      message: 'Unknown field `topic` in send options. Allowed: event, id, retry, idempotencyKey.',
     });
+    expect(hub!.stats().published).toBe(0);
+  });
+
+  it('rejects a malformed idempotencyKey synchronously, and publishes nothing', async () => {
+    await start();
+    for (const idempotencyKey of ['', 'k'.repeat(257), 'lone\uD800', 42 as unknown as string]) {
+      expectSseError(() => hub!.publish('orders', 'x', { idempotencyKey }), {
+        base: TypeError,
+        type: SseTypeError,
+        code: 'SSE_INVALID_FIELD',
+        message: /^Field `idempotencyKey` must be a non-empty string of at most 256 characters/,
+      });
+    }
     expect(hub!.stats().published).toBe(0);
   });
 

@@ -176,7 +176,7 @@ describe('send rejections on an open stream', () => {
       base: TypeError,
       type: SseTypeError,
       code: 'SSE_INVALID_FIELD',
-      message: 'Unknown field `evnt` in send options. Allowed: event, id, retry.',
+      message: 'Unknown field `evnt` in send options. Allowed: event, id, retry, idempotencyKey.',
     });
     expectSseError(() => stream.send('x', { event: 'a\nb' }), {
       base: TypeError,

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { createStream } from '@ssekit/core';
 import { describe, expect, it } from 'vitest';
-import { rawSse } from '../../../test/support/clients.js';
+import { openEventSource, rawSse } from '../../../test/support/clients.js';
 import { stalledClient } from '../../../test/support/stalled.js';
 import { open, server, teardown, useServer } from '../../../test/support/stream-harness.js';
 import { closed, serveStreams } from '../../../test/support/stream-server.js';
@@ -33,6 +33,53 @@ describe('slow consumer', () => {
     client.socket.on('error', () => undefined);
     client.socket.resume();
     await waitFor(() => client.socket.closed, 'the client to see its connection closed');
+  });
+});
+
+describe('an event larger than maxBufferedBytes', () => {
+  const limit = 64 * 1024;
+  const big = 'x'.repeat(5 * 1024 * 1024);
+
+  it('reaches a raw client that reads, complete, and the stream stays open', async () => {
+    const { url } = await open({ maxBufferedBytes: limit });
+    const raw = teardown.track(await rawSse(url));
+    const stream = await server!.stream();
+    expect(stream.send(big)).toBe(true);
+    stream.send('after');
+    const events = await raw.waitForEvents(2, 10_000);
+    expect(events.map((event) => event.data.length)).toEqual([big.length, 'after'.length]);
+    expect(stream.closed).toBe(false);
+  });
+
+  it('reaches an eventsource client, complete, and the stream stays open', async () => {
+    const { url } = await open({ maxBufferedBytes: limit });
+    const es = teardown.track(openEventSource(url));
+    await es.waitForOpen();
+    const stream = await server!.stream();
+    stream.send(big);
+    stream.send('after');
+    const events = await es.waitForEvents(2, 10_000);
+    expect(events.map((event) => event.data.length)).toEqual([big.length, 'after'.length]);
+    expect(es.opens).toBe(1);
+    expect(stream.closed).toBe(false);
+  });
+
+  it('a client that never reads is still cut, holding at most the limit plus that one event', async () => {
+    const { url } = await open({ maxBufferedBytes: limit });
+    const client = await stalledClient(url);
+    teardown.defer(client.close);
+    const stream = await server!.stream();
+    const small = 'y'.repeat(1024);
+    stream.send(big);
+    let peak = stream.bufferedBytes;
+    for (let i = 0; i < 5000 && !stream.closed; i++) {
+      stream.send(small);
+      await new Promise((resolve) => setImmediate(resolve));
+      peak = Math.max(peak, stream.bufferedBytes);
+    }
+    expect(stream.closeReason).toBe('slow-consumer');
+    expect(peak).toBeLessThanOrEqual(limit + big.length + small.length + 64);
+    expect(stream.bufferedBytes).toBe(0);
   });
 });
 
