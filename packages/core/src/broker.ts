@@ -16,7 +16,7 @@ export {
   type ReplayResult,
   type Target,
 } from './broker-contract.js';
-export { checkEvent, checkId, checkRetry } from './frame.js';
+export { checkEvent, checkId, checkIdempotencyKey, checkRetry } from './frame.js';
 export { DEFAULT_HISTORY_SIZE, History, type HistoryOptions } from './history.js';
 export {
   assertClientId,

@@ -3,6 +3,7 @@ import {
   assertClientId,
   type Broker,
   type ControlMessage,
+  checkIdempotencyKey,
   checkRetry,
   type Envelope,
   type OutgoingEnvelope,
@@ -281,21 +282,6 @@ export class RedisBroker implements Broker {
       },
     };
   }
-}
-
-/** An idempotency key becomes part of a Redis key: a non-empty, well-formed string of at most 256 characters. */
-function checkIdempotencyKey(value: unknown): void {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 256 || !isWellFormed(value)) {
-    throw new SseTypeError(
-      'SSE_INVALID_FIELD',
-      '`idempotencyKey` must be a non-empty string of at most 256 characters (well-formed UTF-16), such as a UUID the app made for this event.',
-    );
-  }
-}
-
-function isWellFormed(value: string): boolean {
-  // Lone surrogates would be stored as U+FFFD, and two different keys would become the same Redis key.
-  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value);
 }
 
 function noop(): void {}
