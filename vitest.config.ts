@@ -29,11 +29,15 @@ const redisAliases = redisMajor === '5' ? [{ find: /^redis(\/.*)?$/, replacement
 // - integration: both adapters against real clients, a real redis-server, proxies, the demo's API, the docs, the
 //   built packages and their tarballs.
 // - load: test/reliability, many connections, slow consumers, faults, fuzzing.
-// - browser: the files whose subject is Chromium's own EventSource (the demo's page included). Two files keep a
-//   Chromium describe next to Node-client tests of the same behaviour: test/adapters/event-id-resume.test.ts
-//   (integration) and test/reliability/limits.test.ts (load).
+// - browser: Chromium's own EventSource, the demo's page included (the files named here).
 const needsMoreThanAProcess = ['packages/core/test/dist.test.ts', 'packages/redis/test/client-template.test.ts'];
-const chromiumFiles = ['test/adapters/browser.test.ts', 'test/demo/page.test.ts', 'test/demo/redis.test.ts'];
+const chromiumFiles = [
+  'test/adapters/browser.test.ts',
+  'test/adapters/event-id-resume-chromium.test.ts',
+  'test/demo/page.test.ts',
+  'test/demo/redis.test.ts',
+  'test/reliability/limits-chromium.test.ts',
+];
 
 export default defineConfig({
   resolve: { alias: [...sourceAliases, ...redisAliases] },
@@ -62,7 +66,14 @@ export default defineConfig({
           exclude: [...configDefaults.exclude, 'test/reliability/**', ...chromiumFiles],
         },
       },
-      { extends: true, test: { name: 'load', include: ['test/reliability/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'load',
+          include: ['test/reliability/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...chromiumFiles],
+        },
+      },
       { extends: true, test: { name: 'browser', include: chromiumFiles } },
     ],
   },
