@@ -25,7 +25,7 @@ const redisAliases = redisMajor === '5' ? [{ find: /^redis(\/.*)?$/, replacement
 // Four projects, by what a test file needs; every test file belongs to exactly one, so `vitest run` (the README's
 // `pnpm test`) runs each once, and a path filter (`vitest run packages test/redis`) still selects by path across
 // them. `vitest run --project unit` (`pnpm test:unit`) is the edit loop.
-// - unit: the packages' own tests, in-process: real sockets on 127.0.0.1, no redis-server, Chromium or built dist.
+// - unit: the packages' own tests: real sockets on 127.0.0.1, no redis-server, Chromium or built dist.
 // - integration: both adapters against real clients, a real redis-server, proxies, the demo's API, the docs, the
 //   built packages and their tarballs.
 // - load: test/reliability, many connections, slow consumers, faults, fuzzing.
