@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { packageEntries } from './scripts/package-entries.js';
 
 const root = import.meta.dirname;
@@ -22,10 +22,26 @@ if (redisMajor !== undefined && redisMajor !== '5' && redisMajor !== '6') {
 }
 const redisAliases = redisMajor === '5' ? [{ find: /^redis(\/.*)?$/, replacement: 'redis5$1' }] : [];
 
+// Four projects, by what a test file needs; every test file belongs to exactly one, so `vitest run` (the README's
+// `pnpm test`) runs each once, and a path filter (`vitest run packages test/redis`) still selects by path across
+// them. `vitest run --project unit` (`pnpm test:unit`) is the edit loop.
+// - unit: the packages' own tests: real sockets on 127.0.0.1, no redis-server, Chromium or built dist.
+// - integration: both adapters against real clients, a real redis-server, proxies, the demo's API, the docs, the
+//   built packages and their tarballs.
+// - load: test/reliability, many connections, slow consumers, faults, fuzzing.
+// - browser: Chromium's own EventSource, the demo's page included (the files named here).
+const needsMoreThanAProcess = ['packages/core/test/dist.test.ts', 'packages/redis/test/client-template.test.ts'];
+const chromiumFiles = [
+  'test/adapters/browser.test.ts',
+  'test/adapters/event-id-resume-chromium.test.ts',
+  'test/demo/page.test.ts',
+  'test/demo/redis.test.ts',
+  'test/reliability/limits-chromium.test.ts',
+];
+
 export default defineConfig({
   resolve: { alias: [...sourceAliases, ...redisAliases] },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
@@ -33,5 +49,32 @@ export default defineConfig({
     maxWorkers: 2,
     // In CI a JSON report as well, from which .ci/run prints one plain "N passed, N failed" line.
     reporters: process.env.CI ? ['default', ['json', { outputFile: '.vitest-results.json' }]] : ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['packages/*/test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...needsMoreThanAProcess],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts', ...needsMoreThanAProcess],
+          exclude: [...configDefaults.exclude, 'test/reliability/**', ...chromiumFiles],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'load',
+          include: ['test/reliability/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...chromiumFiles],
+        },
+      },
+      { extends: true, test: { name: 'browser', include: chromiumFiles } },
+    ],
   },
 });

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rawSse } from '../support/clients.js';
 import { redisForSuite, redisRequirement } from '../support/redis.js';
+import { closeAfterEach } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
 
 // The commands the README and the demo's help give, run as a newcomer runs them: through pnpm, in a child process.
@@ -22,7 +23,7 @@ interface Command {
   stop(timeout?: number): Promise<void>;
 }
 
-const running = new Set<Command>();
+const teardown = closeAfterEach();
 
 function run(args: string[], env: Record<string, string>, command = 'pnpm'): Command {
   // Its own process group, so that stop() reaches pnpm and every process it started.
@@ -47,19 +48,14 @@ function run(args: string[], env: Record<string, string>, command = 'pnpm'): Com
     async stop(timeout = 15_000) {
       if (!exited && child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
       await waitFor(() => exited, `the command to exit after SIGTERM; output:\n${output}`, timeout);
-      running.delete(handle);
     },
   };
-  running.add(handle);
+  // A command the test did not stop (it failed first) is killed with its whole process group.
+  teardown.defer(() => {
+    if (!exited && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  });
   return handle;
 }
-
-afterEach(async () => {
-  for (const command of running) {
-    if (!command.exited() && command.child.pid !== undefined) process.kill(-command.child.pid, 'SIGKILL');
-    running.delete(command);
-  }
-});
 
 describe('pnpm demo', () => {
   it('prints the URL, serves the page on Express with the in-memory hub, and closes on SIGTERM', async () => {

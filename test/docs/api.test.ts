@@ -1,57 +1,82 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { type ApiPackage, buildApiModel, renderApiMarkdown } from '../../scripts/api-docs.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  API_REFERENCE_DIR,
+  type ApiReferenceRun,
+  apiEntryPoints,
+  generateApiReference,
+} from '../../scripts/api-reference.js';
+import { anchorsOf, linksOf } from './links.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const target = join(root, 'docs', 'api.md');
+const out = mkdtempSync(join(tmpdir(), 'ssekit-api-'));
+let run: ApiReferenceRun = { problems: ['not generated'] };
 
-let model: ApiPackage[] = [];
-let generated = '';
-
-beforeAll(() => {
-  model = buildApiModel(root);
-  generated = renderApiMarkdown(model);
+beforeAll(async () => {
+  run = await generateApiReference(out);
 }, 120_000);
 
-describe('docs/api.md, the reference generated from the sources', () => {
-  it('is up to date: regenerating it from packages/*/src gives the committed text (else run `pnpm docs:api`)', () => {
-    const committed = existsSync(target) ? readFileSync(target, 'utf8') : '';
-    if (committed === generated) return;
-    const a = committed.split('\n');
-    const b = generated.split('\n');
-    let line = 0;
-    while (line < a.length && line < b.length && a[line] === b[line]) line++;
-    throw new Error(
-      `docs/api.md is out of date with the sources: run \`pnpm docs:api\` and commit the result.\n` +
-        `First difference at line ${line + 1}:\n  committed: ${a[line] ?? '(end of file)'}\n  generated: ${b[line] ?? '(end of file)'}`,
+afterAll(() => {
+  rmSync(out, { recursive: true, force: true });
+});
+
+/** The Markdown files under `dir`, relative to it, sorted. */
+function pages(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return (readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[])
+    .filter((file) => file.endsWith('.md'))
+    .map((file) => file.split('\\').join('/'))
+    .sort();
+}
+
+describe('docs/api/, the reference TypeDoc generates from the sources', () => {
+  it('is up to date: regenerating it from packages/*/src gives the committed pages (else run `pnpm docs:api`)', () => {
+    const generated = pages(out);
+    expect(pages(API_REFERENCE_DIR), 'the pages of docs/api/: run `pnpm docs:api` and commit the result').toEqual(
+      generated,
     );
+    for (const page of generated) {
+      const committed = readFileSync(join(API_REFERENCE_DIR, page), 'utf8').split('\n');
+      const fresh = readFileSync(join(out, page), 'utf8').split('\n');
+      let line = 0;
+      while (line < committed.length && line < fresh.length && committed[line] === fresh[line]) line++;
+      if (line === committed.length && line === fresh.length) continue;
+      throw new Error(
+        `docs/api/${page} is out of date with the sources: run \`pnpm docs:api\` and commit the result.\n` +
+          `First difference at line ${line + 1}:\n  committed: ${committed[line] ?? '(end of file)'}\n` +
+          `  generated: ${fresh[line] ?? '(end of file)'}`,
+      );
+    }
   });
 
-  it('documents every package whose src/index.ts exists, and each subpath entry point after its package', () => {
-    const expected = ['core', 'core/adapter', 'core/broker', 'express', 'fastify', 'redis'].filter((entry) => {
-      const [dir, subpath] = entry.split('/') as [string, string | undefined];
-      return existsSync(join(root, 'packages', dir, 'src', `${subpath ?? 'index'}.ts`));
-    });
-    expect(model.map((pkg) => pkg.name)).toEqual(expected.map((entry) => `@ssekit/${entry}`));
+  it('generates without a warning: every {@link} resolves, every exported name has a doc comment', () => {
+    expect(run.problems).toEqual([]);
   });
 
-  it('has a doc comment for every exported name (TSDoc is the reference)', () => {
-    const undocumented = model.flatMap((pkg) =>
-      pkg.entries
-        .filter((entry) => entry.reexportedFrom === undefined && entry.doc === '')
-        .map((e) => `${pkg.name}: ${e.name}`),
-    );
-    expect(undocumented).toEqual([]);
+  it("has one page per entry point of every package's exports, and an index", () => {
+    const expected = apiEntryPoints().map((entry) => `${entry.specifier}.md`);
+    expect(pages(out)).toEqual(['README.md', ...expected].sort());
   });
 
-  it('shows a signature for every exported name', () => {
-    const missing = model.flatMap((pkg) =>
-      pkg.entries
-        .filter((entry) => entry.reexportedFrom === undefined && entry.signature === '')
-        .map((e) => `${pkg.name}: ${e.name}`),
-    );
-    expect(missing).toEqual([]);
+  it('has no broken relative link or anchor', () => {
+    const broken: string[] = [];
+    const anchors = new Map<string, Set<string>>();
+    const anchorsIn = (file: string): Set<string> => {
+      let found = anchors.get(file);
+      if (found === undefined) anchors.set(file, (found = anchorsOf(readFileSync(file, 'utf8'))));
+      return found;
+    };
+    for (const page of pages(out)) {
+      for (const link of linksOf(readFileSync(join(out, page), 'utf8'))) {
+        const [path = '', anchor] = link.target.split('#');
+        const target = path === '' ? join(out, page) : resolve(dirname(join(out, page)), decodeURIComponent(path));
+        if (!existsSync(target)) broken.push(`${page}:${link.line}: ${link.target} (no such file)`);
+        else if (anchor && !anchorsIn(target).has(anchor)) {
+          broken.push(`${page}:${link.line}: ${link.target} (no such anchor)`);
+        }
+      }
+    }
+    expect(broken).toEqual([]);
   });
 });

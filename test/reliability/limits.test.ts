@@ -1,7 +1,5 @@
 import { createHub, type HubOptions } from '@ssekit/core';
-import type { Browser } from 'playwright-core';
-import { afterAll, describe, expect, it } from 'vitest';
-import { chromiumRequirement, launchChromium } from '../support/browser.js';
+import { describe, expect, it } from 'vitest';
 import { openEventSource, type RecordingEventSource, rawSse } from '../support/clients.js';
 import { report } from '../support/report.js';
 import { serveHub } from '../support/stream-server.js';
@@ -11,7 +9,8 @@ import { waitFor } from '../support/wait.js';
 // Connection limits protect a process from running out of memory or descriptors. Over a limit, the answer must make
 // a browser come back later: EventSource treats any non-200 answer as fatal and never reconnects, so the default
 // answer is a 200 with a `retry:` hint and an immediate end. The other answer (`status`) is for clients that handle
-// retries themselves, and these tests show why it is not the default.
+// retries themselves, and these tests show why it is not the default. limits-chromium.test.ts shows the same in
+// Chromium's own EventSource.
 
 const teardown = closeAfterEach();
 
@@ -111,65 +110,4 @@ describe('maxConnectionsPerClient', () => {
     await tabs[0]?.waitForEvents(1);
     expect(bob.events).toEqual([]);
   });
-});
-
-const chromium = chromiumRequirement();
-let browser: Browser | undefined;
-let closeBrowser: (() => Promise<void>) | undefined;
-afterAll(async () => {
-  await closeBrowser?.();
-});
-
-describe.skipIf(chromium.skip)("Chromium's own EventSource", () => {
-  it('comes back after a refusal with the retry answer, and is admitted once a place is free', async () => {
-    const launched = await launchChromium();
-    browser = launched.browser;
-    closeBrowser = launched.close;
-    const { hub, server } = await start({ maxConnections: 1, limitResponse: { type: 'retry', retry: 200 } });
-    const holder = eventSource(`${server.url}/`);
-    await holder.waitForOpen();
-    const held = hub.streams()[0];
-
-    const page = await browser.newPage();
-    await page.route(`${server.url}/page`, (route) =>
-      route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>ssekit</title>' }),
-    );
-    await page.goto(`${server.url}/page`);
-    await page.evaluate(`(() => {
-      const state = { opens: 0, errors: 0, messages: [], es: new EventSource('/events') };
-      window.sseState = state;
-      state.es.onopen = () => state.opens++;
-      state.es.onerror = () => state.errors++;
-      state.es.onmessage = (e) => state.messages.push(e.data);
-    })()`);
-    const read = () =>
-      page.evaluate(
-        '({ opens: sseState.opens, errors: sseState.errors, readyState: sseState.es.readyState })',
-      ) as Promise<{
-        opens: number;
-        errors: number;
-        readyState: number;
-      }>;
-    const deadline = Date.now() + 10_000;
-    let state = await read();
-    while (state.errors < 2 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      state = await read();
-    }
-    // The browser opened the refusal (a 200), saw it end, and keeps reconnecting: never CLOSED (2).
-    expect(state.errors).toBeGreaterThanOrEqual(2);
-    expect(state.readyState).not.toBe(2);
-
-    holder.close();
-    await waitFor(() => hub.streams().some((s) => s !== held), 'the browser to be admitted', 10_000);
-    await hub.broadcast('welcome');
-    const deadline2 = Date.now() + 10_000;
-    let messages: string[] = [];
-    while (messages.length === 0 && Date.now() < deadline2) {
-      messages = (await page.evaluate('sseState.messages')) as string[];
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(messages).toEqual(['welcome']);
-    await page.close();
-  }, 30_000);
 });

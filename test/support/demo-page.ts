@@ -1,5 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterEach, beforeEach, expect } from 'vitest';
+import { beforeEach, expect } from 'vitest';
+import { closeAfterEach } from './teardown.js';
 
 // The demo page as a user sees it, for the Chromium tests of the demo: every read goes through the DOM (text and
 // data attributes the page renders), never through the page's variables.
@@ -139,13 +140,15 @@ export function demoTabsPerTest(browser: () => Browser): DemoTabs {
   let context: BrowserContext | undefined;
   const tabs: DemoPage[] = [];
   let run = 0;
+  const teardown = closeAfterEach();
   beforeEach(async () => {
     run++;
-    context = await browser().newContext({ viewport: { width: 1440, height: 1400 } });
-  });
-  afterEach(async () => {
-    await context?.close();
-    for (const tab of tabs.splice(0)) expect(tab.errors).toEqual([]);
+    const opened = await browser().newContext({ viewport: { width: 1440, height: 1400 } });
+    context = opened;
+    teardown.defer(async () => {
+      await opened.close();
+      for (const tab of tabs.splice(0)) expect(tab.errors).toEqual([]);
+    });
   });
   const id = (name: string) => `${name}-${run}`;
   return {

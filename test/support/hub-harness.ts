@@ -1,5 +1,5 @@
 import { createHub, type Hub, type HubOptions } from '@ssekit/core';
-import { afterEach } from 'vitest';
+import { beforeEach } from 'vitest';
 import { type RawSse, rawSse } from './clients.js';
 import { captureLogger } from './logger.js';
 import { type StreamServer, serveHub } from './stream-server.js';
@@ -19,26 +19,30 @@ export let hub: Hub | undefined;
 /** The server of the current test (from `start()` or `useServer()`). */
 export let server: StreamServer | undefined;
 
-afterEach(async () => {
-  await hub?.close();
-  await server?.close();
-  hub = undefined;
-  server = undefined;
+beforeEach(() => {
   quiet.clear();
 });
 
-/** Closes what a test deferred. Registered after the hook above, so it runs before it: clients before the hub. */
+/** Closes what a test opened, newest first: its clients, then its server, then its hub. */
 export const teardown = closeAfterEach();
 
 /** Makes `created` the current test's hub, closed after the test. */
 export function useHub(created: Hub): Hub {
   hub = created;
+  teardown.defer(async () => {
+    await created.close();
+    if (hub === created) hub = undefined;
+  });
   return created;
 }
 
 /** Makes `running` the current test's server, closed after the test. */
 export function useServer(running: StreamServer): StreamServer {
   server = running;
+  teardown.defer(async () => {
+    await running.close();
+    if (server === running) server = undefined;
+  });
   return running;
 }
 

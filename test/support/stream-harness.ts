@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { createStream, type SseStream } from '@ssekit/core';
-import { afterEach } from 'vitest';
+import { beforeEach } from 'vitest';
 import type { RunningHttp2 } from './http2.js';
 import { captureLogger } from './logger.js';
 import { type StreamServer, serveStreams } from './stream-server.js';
@@ -19,27 +19,31 @@ export let server: StreamServer | undefined;
 /** The HTTP/2 server of the current test (from `useH2()`). */
 export let h2: RunningHttp2 | undefined;
 
-afterEach(async () => {
-  for (const stream of server?.streams ?? []) stream.close();
-  await server?.close();
-  await h2?.close();
-  server = undefined;
-  h2 = undefined;
+beforeEach(() => {
   quiet.clear();
 });
 
-/** Closes what a test deferred. Registered after the hook above, so it runs before it: clients before servers. */
+/** Closes what a test opened, newest first: its clients before its servers. */
 export const teardown = closeAfterEach();
 
-/** Makes `running` the current test's stream server, closed after the test. */
+/** Makes `running` the current test's stream server, closed after the test (its streams first). */
 export function useServer(running: StreamServer): StreamServer {
   server = running;
+  teardown.defer(async () => {
+    for (const stream of running.streams) stream.close();
+    await running.close();
+    if (server === running) server = undefined;
+  });
   return running;
 }
 
 /** Makes `running` the current test's HTTP/2 server, closed after the test. */
 export function useH2(running: RunningHttp2): RunningHttp2 {
   h2 = running;
+  teardown.defer(async () => {
+    await running.close();
+    if (h2 === running) h2 = undefined;
+  });
   return running;
 }
 

@@ -1,6 +1,6 @@
 import { createHub, createMemoryBroker, type Hub, SseError, SseRangeError, SseTypeError } from '@ssekit/core';
 import type { Broker, ControlMessage } from '@ssekit/core/broker';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sharedMemoryBrokers } from '../../../test/support/brokers.js';
 import { type RawSse, rawSse } from '../../../test/support/clients.js';
 import { checkSseError, expectSseError } from '../../../test/support/errors.js';
@@ -11,17 +11,18 @@ import { waitFor } from '../../../test/support/wait.js';
 describe('disconnect across instances', () => {
   // A second instance: its own hub and server, on a broker shared with the first (see `sharedMemoryBrokers`).
   let other: { hub: Hub; server: StreamServer } | undefined;
-  afterEach(async () => {
-    await other?.hub.close();
-    await other?.server.close();
-    other = undefined;
-  });
 
   async function twoInstances() {
     const [brokerA, brokerB] = sharedMemoryBrokers(2) as [Broker, Broker];
     const a = await start({ broker: brokerA });
     const otherHub = createHub({ broker: brokerB, logger: quiet });
-    other = { hub: otherHub, server: await serveHub(otherHub) };
+    const otherServer = await serveHub(otherHub);
+    other = { hub: otherHub, server: otherServer };
+    teardown.defer(async () => {
+      await otherHub.close();
+      await otherServer.close();
+      other = undefined;
+    });
     return { a: a.hub, b: otherHub };
   }
 

@@ -192,8 +192,8 @@ export class RedisBroker implements Broker {
   }
 
   /**
-   * The events after `lastEventId` that match `filter`, oldest first (see {@link replayFrom}). The hub closes a
-   * connection answered `unavailable`, and the client retries with the same cursor.
+   * The events after `lastEventId` that match `filter`, oldest first, read in pages of `batchSize` with `XRANGE`.
+   * The hub closes a connection answered `unavailable`, and the client retries with the same cursor.
    * @throws SseError `SSE_BROKER_UNAVAILABLE` when Redis cannot be read.
    */
   async replay(lastEventId: string, filter: ReplayFilter): Promise<ReplayResult> {
