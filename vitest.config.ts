@@ -30,6 +30,9 @@ const redisAliases = redisMajor === '5' ? [{ find: /^redis(\/.*)?$/, replacement
 //   built packages and their tarballs.
 // - load: test/reliability, many connections, slow consumers, faults, fuzzing.
 // - browser: Chromium's own EventSource, the demo's page included (the files named here).
+// Groups run one after the other (sequence.groupOrder): the browser tests after unit and integration, and the load
+// tests last and alone, because 10,000 connections on a 2-core machine starve whatever runs beside them (the demo's
+// page tests timed out at 20 s next to them).
 const needsMoreThanAProcess = ['packages/core/test/dist.test.ts', 'packages/redis/test/client-template.test.ts'];
 const chromiumFiles = [
   'test/adapters/browser.test.ts',
@@ -54,6 +57,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: ['packages/*/test/**/*.test.ts'],
           exclude: [...configDefaults.exclude, ...needsMoreThanAProcess],
         },
@@ -62,6 +66,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
+          sequence: { groupOrder: 0 },
           include: ['test/**/*.test.ts', ...needsMoreThanAProcess],
           exclude: [...configDefaults.exclude, 'test/reliability/**', ...chromiumFiles],
         },
@@ -70,11 +75,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'load',
+          sequence: { groupOrder: 2 },
           include: ['test/reliability/**/*.test.ts'],
           exclude: [...configDefaults.exclude, ...chromiumFiles],
         },
       },
-      { extends: true, test: { name: 'browser', include: chromiumFiles } },
+      { extends: true, test: { name: 'browser', include: chromiumFiles, sequence: { groupOrder: 1 } } },
     ],
   },
 });
