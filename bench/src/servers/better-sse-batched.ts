@@ -4,9 +4,8 @@
  * `session.batch(buffer)`, one write per session. The app decides what a batch is; here, as in ssekit and
  * raw-batched.ts, what one event-loop turn published (sent from a `setImmediate` after the turn).
  */
-import { createServer } from 'node:http';
 import { createChannel, createEventBuffer, createSession, type EventBuffer } from 'better-sse';
-import { answer, broadcast, heartbeatFromEnv, listen, parseBroadcast, stats } from './contract.js';
+import { heartbeatFromEnv, serveContract } from './contract.js';
 
 const channel = createChannel();
 const heartbeat = heartbeatFromEnv();
@@ -28,24 +27,13 @@ function publish(data: string): void {
   buffer.push(data);
 }
 
-const server = createServer((req, res) => {
-  const path = (req.url ?? '').split('?')[0];
-  if (req.method === 'GET' && path === '/sse') {
+serveContract({
+  open: (req, res) => {
     createSession(req, res, sessionOptions).then(
       (session) => channel.register(session),
       (error: Error) => res.destroy(error),
     );
-    return;
-  }
-  if (req.method === 'POST' && path === '/broadcast') {
-    answer(res, broadcast(parseBroadcast(req.url), publish));
-    return;
-  }
-  if (req.method === 'GET' && path === '/stats') {
-    answer(res, stats(req.url, channel.sessionCount));
-    return;
-  }
-  res.writeHead(404).end();
+  },
+  publish,
+  connections: () => channel.sessionCount,
 });
-
-listen(server);

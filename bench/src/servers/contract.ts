@@ -11,7 +11,7 @@
  * clock in microseconds when the event was handed to the library, so the load client checks order and loss and
  * measures publish-to-receive latency. The data never holds a newline, so every library frames it as one line.
  */
-import type { Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
@@ -220,6 +220,42 @@ export function answer(res: ServerResponse, outcome: Promise<unknown> | unknown)
 export function announce(server: Server): void {
   const { port } = server.address() as AddressInfo;
   process.send?.({ type: 'ready', port });
+}
+
+/** What a server on plain `node:http` plugs into {@link serveContract}: the rest of the contract is the same for all. */
+export interface ContractHandlers {
+  /** Opens an SSE stream on `GET /sse`. */
+  open(req: IncomingMessage, res: ServerResponse): void;
+  /** Hands one event's data to the library (called by {@link broadcast}). */
+  publish(data: string): void;
+  /** Open SSE connections, for `GET /stats`. */
+  connections(): number;
+}
+
+/** A `node:http` server that answers the contract's three routes through `handlers`, listening and announced. */
+export function serveContract(handlers: ContractHandlers): Server {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && path === '/sse') handlers.open(req, res);
+    else if (req.method === 'POST' && path === '/broadcast') {
+      answer(res, broadcast(parseBroadcast(req.url), handlers.publish));
+    } else if (req.method === 'GET' && path === '/stats') answer(res, stats(req.url, handlers.connections()));
+    else res.writeHead(404).end();
+  });
+  listen(server);
+  return server;
+}
+
+/** Sends the SSE head of the raw servers at once and keeps `res` in `clients` until it closes. */
+export function openRawStream(res: ServerResponse, clients: Set<ServerResponse>): void {
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache',
+    Connection: 'keep-alive',
+  });
+  res.flushHeaders();
+  clients.add(res);
+  res.on('close', () => clients.delete(res));
 }
 
 /** Listens on 127.0.0.1, a free port, and announces it. */

@@ -4,8 +4,8 @@
  * response with one `res.write` per response, from a `setImmediate` after the turn. No heartbeat, no backpressure
  * handling, no history: the least a server has to do to deliver a broadcast on this stack.
  */
-import { createServer, type ServerResponse } from 'node:http';
-import { answer, broadcast, listen, parseBroadcast, stats } from './contract.js';
+import type { ServerResponse } from 'node:http';
+import { openRawStream, serveContract } from './contract.js';
 
 const clients = new Set<ServerResponse>();
 let pending: Buffer[] = [];
@@ -22,28 +22,4 @@ function publish(data: string): void {
   pending.push(Buffer.from(`data: ${data}\n\n`));
 }
 
-const server = createServer((req, res) => {
-  const path = (req.url ?? '').split('?')[0];
-  if (req.method === 'GET' && path === '/sse') {
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache',
-      Connection: 'keep-alive',
-    });
-    res.flushHeaders();
-    clients.add(res);
-    res.on('close', () => clients.delete(res));
-    return;
-  }
-  if (req.method === 'POST' && path === '/broadcast') {
-    answer(res, broadcast(parseBroadcast(req.url), publish));
-    return;
-  }
-  if (req.method === 'GET' && path === '/stats') {
-    answer(res, stats(req.url, clients.size));
-    return;
-  }
-  res.writeHead(404).end();
-});
-
-listen(server);
+serveContract({ open: (_req, res) => openRawStream(res, clients), publish, connections: () => clients.size });
