@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { metrics } from '@opentelemetry/api';
 import { createHub, createMemoryBroker, type Hub, type HubOptions, SseError } from '@ssekit/core';
 import type { Broker } from '@ssekit/core/broker';
@@ -195,6 +196,15 @@ describe('metrics of publishing', () => {
 
 describe('the life of a hub’s metrics', () => {
   afterEach(() => metrics.disable());
+
+  it('records through a meter named @ssekit/core, at the version of the package', async () => {
+    const recorded = recorder();
+    const hub = hubFor(recorded, { name: 'scope' });
+    await hub.broadcast('hi');
+
+    const { version } = JSON.parse(readFileSync(new URL('../../packages/core/package.json', import.meta.url), 'utf8'));
+    expect((await recorded.collect()).version).toBe(version);
+  });
 
   it('stops reporting a hub once it is closed', async () => {
     // Delta temporality shows what the callbacks report at each collection; the JS SDK's cumulative storage would

@@ -19,6 +19,8 @@ export interface MetricsRecorder {
 
 /** One collection of the `@ssekit/core` meter. */
 export interface CollectedMetrics {
+  /** The meter's version, as ssekit named it. */
+  version: string | undefined;
   metrics: MetricData[];
   /** The value of a counter's data point whose attributes include `attributes`; `undefined` when none matches. */
   sum(name: string, attributes: Attributes): number | undefined;
@@ -43,14 +45,20 @@ export function recordMetrics(temporality: 'cumulative' | 'delta' = 'cumulative'
     async collect() {
       exporter.reset();
       await reader.forceFlush();
-      const scopes = exporter.getMetrics().flatMap((resource) => resource.scopeMetrics);
-      return collected(scopes.filter((scope) => scope.scope.name === '@ssekit/core').flatMap((scope) => scope.metrics));
+      const scopes = exporter
+        .getMetrics()
+        .flatMap((resource) => resource.scopeMetrics)
+        .filter((scope) => scope.scope.name === '@ssekit/core');
+      return collected(
+        scopes[0]?.scope.version,
+        scopes.flatMap((scope) => scope.metrics),
+      );
     },
     close: () => provider.shutdown(),
   };
 }
 
-function collected(metrics: MetricData[]): CollectedMetrics {
+function collected(version: string | undefined, metrics: MetricData[]): CollectedMetrics {
   const point = (name: string, attributes: Attributes): DataPoint<unknown> | undefined => {
     const metric = metrics.find((candidate) => candidate.descriptor.name === name);
     return (metric?.dataPoints as DataPoint<unknown>[] | undefined)?.find((candidate) =>
@@ -58,6 +66,7 @@ function collected(metrics: MetricData[]): CollectedMetrics {
     );
   };
   return {
+    version,
     metrics,
     sum: (name, attributes) => point(name, attributes)?.value as number | undefined,
     histogram: (name, attributes) => point(name, attributes)?.value as Histogram | undefined,

@@ -72,8 +72,9 @@ export class HubMetrics {
   private readonly base: Attributes;
   private readonly targets: Record<Target['type'], Attributes>;
   // Routes seen, reported with 0 once their last connection ended rather than dropped: an up-down counter that
-  // stops reporting a series would leave its last value standing.
-  private readonly routes = new Set<string | undefined>();
+  // stops reporting a series would leave its last value standing. `undefined`: connections no adapter named a route
+  // for (`hub.attach()` by hand), always reported, so that a hub without connections reports 0.
+  private readonly routes = new Set<string | undefined>([undefined]);
 
   constructor(
     /** The hub's name: attribute `ssekit.hub`. */
@@ -92,12 +93,16 @@ export class HubMetrics {
   bind(): Histogram | undefined {
     if (this.instruments !== undefined) return this.instruments.publishDuration;
     if (this.closed) return undefined;
-    const api = otelApi();
-    const provider = this.provider ?? api?.metrics.getMeterProvider();
-    if (provider === undefined) return undefined;
-    const meter = provider.getMeter(METER_NAME, PACKAGE_VERSION) as Meter;
-    // The global provider before an SDK registered one: try again later rather than bind to a no-op for good.
-    if (this.provider === undefined && meter === api?.createNoopMeter()) return undefined;
+    let meter: Meter;
+    if (this.provider !== undefined) {
+      meter = this.provider.getMeter(METER_NAME, PACKAGE_VERSION) as Meter;
+    } else {
+      const api = otelApi();
+      if (api === undefined) return undefined;
+      meter = api.metrics.getMeter(METER_NAME, PACKAGE_VERSION);
+      // The global provider before an SDK registered one: try again later rather than bind to a no-op for good.
+      if (meter === api.createNoopMeter()) return undefined;
+    }
     this.instruments = createInstruments(meter, this);
     meter.addBatchObservableCallback(this.instruments.observe, this.instruments.observables);
     recordTicks(meter);
