@@ -8,7 +8,7 @@ import type {
   ObservableUpDownCounter,
 } from '@opentelemetry/api';
 import type { Broker, OutgoingEnvelope, Target } from './broker-contract.js';
-import { SseError } from './errors.js';
+import { SseError, SseTypeError } from './errors.js';
 import type { MeterProviderLike } from './hub-options.js';
 import type { HubCounters, ResetReason, ResumeResult } from './hub-stats.js';
 import type { Refusal } from './limits.js';
@@ -86,7 +86,12 @@ export class HubMetrics {
     this.base = { 'ssekit.hub': name };
     const target = (type: Target['type']): Attributes => ({ 'ssekit.hub': name, 'ssekit.target.type': type });
     this.targets = { client: target('client'), topic: target('topic'), all: target('all') };
-    this.bind();
+    try {
+      this.bind();
+    } catch (error) {
+      namesInUse.delete(name);
+      throw error;
+    }
   }
 
   /** Binds to the meter provider, if there is one with an SDK behind it; returns the publish histogram. */
@@ -95,7 +100,7 @@ export class HubMetrics {
     if (this.closed) return undefined;
     let meter: Meter;
     if (this.provider !== undefined) {
-      meter = this.provider.getMeter(METER_NAME, PACKAGE_VERSION) as Meter;
+      meter = checkMeter(this.provider.getMeter(METER_NAME, PACKAGE_VERSION));
     } else {
       const api = otelApi();
       if (api === undefined) return undefined;
@@ -234,6 +239,28 @@ function createInstruments(meter: Meter, metrics: HubMetrics): Instruments {
     observables: Object.values(observables),
     observe: (result) => metrics.report(result, observables),
   };
+}
+
+const METER_METHODS = [
+  'createHistogram',
+  'createObservableCounter',
+  'createObservableUpDownCounter',
+  'addBatchObservableCallback',
+  'removeBatchObservableCallback',
+] as const;
+
+/** The meter a `meterProvider` option gave, checked: a hub must fail at creation, not at its first collection. */
+function checkMeter(meter: unknown): Meter {
+  const missing = METER_METHODS.find(
+    (method) => typeof (meter as Record<string, unknown> | null)?.[method] !== 'function',
+  );
+  if (missing !== undefined) {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `Option \`meterProvider\`: getMeter() must return an OpenTelemetry Meter (API 1.3 or later); it has no ${missing}().`,
+    );
+  }
+  return meter as Meter;
 }
 
 function elapsed(started: number): number {

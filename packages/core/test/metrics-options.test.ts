@@ -66,6 +66,17 @@ describe('a hub’s name and metrics options', () => {
     });
   });
 
+  it('refuses a meterProvider whose meter is not an OpenTelemetry Meter, and frees the name it would have had', () => {
+    expectSseError(() => createHub({ name: 'odd', meterProvider: { getMeter: () => ({}) } }), {
+      base: TypeError,
+      type: SseTypeError,
+      code: 'SSE_INVALID_OPTION',
+      message:
+        'Option `meterProvider`: getMeter() must return an OpenTelemetry Meter (API 1.3 or later); it has no createHistogram().',
+    });
+    expect(hubWith({ name: 'odd', metrics: true }).name).toBe('odd');
+  });
+
   it('refuses metrics: false together with a meterProvider', () => {
     expectSseError(() => createHub({ metrics: false, meterProvider: { getMeter: () => ({}) } }), {
       base: Error,
