@@ -227,6 +227,24 @@ describe('the life of a hub’s metrics', () => {
     expect((await recorded.collect()).version).toBe(version);
   });
 
+  it('tells apart two hubs recording to one provider, and keeps reporting one when the other closes', async () => {
+    const recorded = recorder();
+    const orders = hubFor(recorded, { name: 'orders' });
+    const chat = hubFor(recorded, { name: 'chat' });
+    await orders.broadcast('paid');
+    await chat.broadcast('hi');
+    await chat.broadcast('there');
+
+    let collected = await recorded.collect();
+    expect(collected.sum('ssekit.events.published', { 'ssekit.hub': 'orders' })).toBe(1);
+    expect(collected.sum('ssekit.events.published', { 'ssekit.hub': 'chat' })).toBe(2);
+
+    await orders.close();
+    await chat.broadcast('again');
+    collected = await recorded.collect();
+    expect(collected.sum('ssekit.events.published', { 'ssekit.hub': 'chat' })).toBe(3);
+  });
+
   it('stops reporting a hub once it is closed', async () => {
     // Delta temporality shows what the callbacks report at each collection; the JS SDK's cumulative storage would
     // repeat a series' last value after its callback is gone (opentelemetry-js#2997).
