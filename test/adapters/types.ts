@@ -23,6 +23,8 @@ export interface TestRoute {
 
 export interface StartOptions {
   routes: TestRoute[];
+  /** The hub the SSE routes join (the app closes it); by default one the app creates. */
+  hub?: Hub;
   /** Serve cleartext HTTP/2 (h2c) instead of HTTP/1.1. */
   http2?: boolean;
   /** Put the framework's CORS and compression middleware in front of the routes. */

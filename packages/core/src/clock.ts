@@ -17,6 +17,8 @@ class Clock {
   private period = MAX_PERIOD;
   /** Coarse time, refreshed each tick and on demand; cheaper than `Date.now()` on every write. */
   now = Date.now();
+  /** Told how long each tick took (in seconds), while hubs record metrics (tick-metrics.ts). */
+  observer: ((seconds: number) => void) | undefined;
 
   /** Registers a member; `interval` is the shortest period it needs (its heartbeat), in ms. */
   add(member: Ticking, interval: number): void {
@@ -48,8 +50,11 @@ class Clock {
   }
 
   private run(): void {
+    const observer = this.observer;
+    const started = observer === undefined ? 0 : performance.now();
     const now = this.refresh();
     for (const member of this.members) member.tick(now);
+    if (observer !== undefined) observer((performance.now() - started) / 1000);
   }
 }
 

@@ -6,6 +6,7 @@ import { countRefusal, type Hub } from './hub.js';
 import { answerRefusal } from './limits.js';
 import { createStream, type SseRequest, type SseResponse, type SseStream } from './stream.js';
 import { type Logger, type ResolvedStreamOptions, resolveStreamOptions, type StreamOptions } from './stream-options.js';
+import { setStreamRoute } from './stream-route.js';
 import { assertClientId, describe, functionOption, normalizeTopics } from './validate.js';
 
 /**
@@ -26,6 +27,13 @@ export interface ConnectOptions<Req = SseRequest> extends StreamOptions {
    * `Set` or another iterable object of names: a bare string is a type error (it would be taken letter by letter).
    */
   topics?: (req: Req) => TopicList | undefined | null | Promise<TopicList | undefined | null>;
+  /**
+   * The route's pattern in the hub's metrics (attribute `http.route` of `ssekit.connections`), e.g.
+   * `/rooms/:id/events`. Adapters default to the framework's pattern (Express: the route's path; Fastify: the
+   * route's URL); set it where there is none (Express middleware mounted with `app.use()`). A pattern, never the
+   * request's path: every distinct value is a series of its own.
+   */
+  route?: string;
 }
 
 /** The topics a route's `topics()` returns: any iterable of names except a bare string. */
@@ -36,10 +44,11 @@ export interface ResolvedConnectOptions<Req = SseRequest> {
   readonly hub: Hub | undefined;
   readonly clientId: ConnectOptions<Req>['clientId'];
   readonly topics: ConnectOptions<Req>['topics'];
+  readonly route: string | undefined;
   readonly stream: ResolvedStreamOptions;
 }
 
-const ROUTE_KEYS = ['hub', 'clientId', 'topics'] as const;
+const ROUTE_KEYS = ['hub', 'clientId', 'topics', 'route'] as const;
 
 /**
  * Validates route options once. Unknown keys, bad durations or sizes and non-function callbacks throw here, when
@@ -52,7 +61,7 @@ export function resolveConnectOptions<Req>(
   if (options === null || typeof options !== 'object') {
     throw new SseTypeError('SSE_INVALID_OPTION', `SSE route options must be an object, got ${describe(options)}.`);
   }
-  const { hub, clientId, topics, ...streamOptions } = options;
+  const { hub, clientId, topics, route, ...streamOptions } = options;
   if (hub !== undefined && (hub === null || typeof hub !== 'object' || typeof hub.attach !== 'function')) {
     throw new SseTypeError(
       'SSE_INVALID_OPTION',
@@ -68,8 +77,20 @@ export function resolveConnectOptions<Req>(
     hub,
     clientId: functionOption('clientId', clientId),
     topics: functionOption('topics', topics),
+    route: checkRoute(route),
     stream,
   };
+}
+
+function checkRoute(route: unknown): string | undefined {
+  if (route === undefined) return undefined;
+  if (typeof route !== 'string' || route.length === 0 || route.length > 256 || /[\u0000-\u001f\u007f]/.test(route)) {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `Option \`route\` must be a route pattern of 1 to 256 characters without control characters, got ${describe(route)}.`,
+    );
+  }
+  return route;
 }
 
 /**
@@ -89,6 +110,8 @@ export function resolveConnectOptions<Req>(
  *   `statusCode` 400 for malformed ids, an `SseError` with `statusCode` 503/429 for a limit answered by status;
  *   after `beforeOpen`, whatever kept the head from being written (a hook on the response that throws). An adapter
  *   that took the response over in `beforeOpen` must then answer itself: {@link answerUnopened}.
+ * @param pattern the framework's pattern of the route (Express: `req.route.path`; Fastify: the route's URL), for the
+ *   metrics' `http.route`; the route's own `route` option wins.
  */
 export async function openConnection<Req>(
   hub: Hub,
@@ -97,6 +120,7 @@ export async function openConnection<Req>(
   req: SseRequest,
   res: SseResponse,
   beforeOpen?: () => void,
+  pattern?: string,
 ): Promise<SseStream | undefined> {
   const rawId = route.clientId === undefined ? undefined : await route.clientId(appRequest);
   const clientId = rawId === null ? undefined : rawId;
@@ -113,7 +137,7 @@ export async function openConnection<Req>(
 
   const refusal = hub.admit(clientId);
   if (refusal !== undefined) {
-    countRefusal(hub);
+    countRefusal(hub, refusal);
     answerRefusal(refusal, hub.limitResponse, req, res, route.stream, clientId, beforeOpen);
     return undefined;
   }
@@ -121,6 +145,8 @@ export async function openConnection<Req>(
   beforeOpen?.();
   const stream = createStream(req, res, route.stream, clientId);
   closeConnectionOnShutdown(stream, req, res);
+  const httpRoute = route.route ?? pattern;
+  if (httpRoute !== undefined) setStreamRoute(stream, httpRoute);
   try {
     await hub.attach(stream, topics);
   } catch (error) {

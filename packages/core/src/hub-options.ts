@@ -43,6 +43,27 @@ export interface HubOptions {
   resetEvent?: string | false;
   /** Where broker failures and listener errors are reported. Default `console`. */
   logger?: Logger;
+  /**
+   * The hub's name in its metrics (attribute `ssekit.hub`): 1 to 64 letters, digits, `.`, `_`, `-` or `:`, unique
+   * among the open hubs that record metrics. Default `hub-1`, `hub-2`, … in creation order.
+   */
+  name?: string;
+  /**
+   * Records metrics through OpenTelemetry (docs/observability.md). Default `true`: through `meterProvider`, or the
+   * global meter provider once an SDK registered one; nothing is recorded while `@opentelemetry/api` is not installed
+   * or no SDK is registered. `false` records nothing.
+   */
+  metrics?: boolean;
+  /** The OpenTelemetry meter provider to record to, e.g. an SDK `MeterProvider`. Default: the global one. */
+  meterProvider?: MeterProviderLike;
+}
+
+/**
+ * What ssekit needs of an OpenTelemetry `MeterProvider` (an SDK's, or `metrics.getMeterProvider()` from
+ * `@opentelemetry/api`): declared here so that ssekit's types do not require `@opentelemetry/api` to be installed.
+ */
+export interface MeterProviderLike {
+  getMeter(name: string, version?: string, options?: object): object;
 }
 
 /** Hub options after validation, with the default broker created. */
@@ -54,6 +75,10 @@ export interface ResolvedHubOptions {
   maxConnectionsPerClient: number;
   limitResponse: ResolvedLimitResponse;
   resetEvent: string | false;
+  /** The explicit name, if one was given (the hub names itself otherwise). */
+  name: string | undefined;
+  metrics: boolean;
+  meterProvider: MeterProviderLike | undefined;
 }
 
 const HUB_OPTION_KEYS = [
@@ -65,7 +90,12 @@ const HUB_OPTION_KEYS = [
   'limitResponse',
   'resetEvent',
   'logger',
+  'name',
+  'metrics',
+  'meterProvider',
 ] as const;
+
+const HUB_NAME = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /** Validates the options of {@link createHub}, once. Throws on a bad or unknown option. */
 export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
@@ -88,7 +118,55 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
   const limitResponse = checkLimitResponse(options.limitResponse);
   if (options.resetEvent !== undefined && options.resetEvent !== false) checkEvent(options.resetEvent);
   const resetEvent = options.resetEvent ?? 'ssekit-reset';
-  return { broker, serializer, logger, maxConnections, maxConnectionsPerClient, limitResponse, resetEvent };
+  const name = checkName(options.name);
+  if (options.metrics !== undefined && typeof options.metrics !== 'boolean') {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `Option \`metrics\` must be true or false, got ${describe(options.metrics)}.`,
+    );
+  }
+  const metrics = options.metrics ?? true;
+  const meterProvider = checkMeterProvider(options.meterProvider);
+  if (!metrics && meterProvider !== undefined) {
+    throw new SseError(
+      'SSE_INVALID_OPTION',
+      'Options `metrics: false` and `meterProvider` contradict each other: drop one of them.',
+    );
+  }
+  return {
+    broker,
+    serializer,
+    logger,
+    maxConnections,
+    maxConnectionsPerClient,
+    limitResponse,
+    resetEvent,
+    name,
+    metrics,
+    meterProvider,
+  };
+}
+
+function checkName(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !HUB_NAME.test(value)) {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `Option \`name\` must be 1 to 64 letters, digits, ".", "_", "-" or ":" (it becomes a metric attribute), got ${describe(value)}.`,
+    );
+  }
+  return value;
+}
+
+function checkMeterProvider(value: unknown): MeterProviderLike | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || typeof (value as MeterProviderLike).getMeter !== 'function') {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `Option \`meterProvider\` must be an OpenTelemetry MeterProvider (with getMeter()), got ${describe(value)}.`,
+    );
+  }
+  return value as MeterProviderLike;
 }
 
 function limitOption(name: string, value: unknown): number {

@@ -1,3 +1,5 @@
+import type { GapReason } from './broker-contract.js';
+import type { Refusal } from './limits.js';
 import type { Registry } from './registry.js';
 import type { CloseReason } from './stream.js';
 
@@ -37,8 +39,26 @@ export interface HubStats {
   closed: Record<CloseReason, number>;
 }
 
+/** How a `Last-Event-ID` resume ended: replayed, answered with the reset event, or failed (broker unavailable). */
+export type ResumeResult = 'replayed' | 'reset' | 'failed';
+
+/** The reasons a resume gets the reset event (an unavailable broker ends the connection instead). */
+export type ResetReason = Exclude<GapReason, 'unavailable'>;
+
+/** Breakdowns the metrics report beside the totals of {@link HubStats} (not part of `stats()`). */
+export interface HubDetail {
+  /** Heartbeat comments written. */
+  heartbeats: number;
+  /** Refused connections, by the limit that refused them. */
+  refusals: Record<Refusal, number>;
+  /** `Last-Event-ID` resumes, by how they ended. */
+  resumes: Record<ResumeResult, number>;
+  /** Reset events sent, by reason. */
+  resets: Record<ResetReason, number>;
+}
+
 /** The counters a hub moves itself; the other fields of {@link HubStats} are read from its registry. */
-export type HubCounters = Omit<HubStats, 'connections' | 'clients' | 'topics'>;
+export type HubCounters = Omit<HubStats, 'connections' | 'clients' | 'topics'> & { detail: HubDetail };
 
 /** Fresh counters, all zero. */
 export function createCounters(): HubCounters {
@@ -54,13 +74,20 @@ export function createCounters(): HubCounters {
     dropped: 0,
     refused: 0,
     closed: { client: 0, server: 0, timeout: 0, 'slow-consumer': 0, error: 0, shutdown: 0 },
+    detail: {
+      heartbeats: 0,
+      refusals: { closed: 0, 'max-connections': 0, 'max-connections-per-client': 0 },
+      resumes: { replayed: 0, reset: 0, failed: 0 },
+      resets: { 'unknown-id': 0, expired: 0, 'invalid-id': 0 },
+    },
   };
 }
 
 /** A snapshot: copies of the counters, and the registry's sizes. */
 export function snapshot(counters: HubCounters, registry: Registry): HubStats {
+  const { detail: _detail, ...totals } = counters;
   return {
-    ...counters,
+    ...totals,
     closed: { ...counters.closed },
     connections: registry.all.size,
     clients: registry.clientCount,

@@ -20,6 +20,7 @@ import {
 } from './hub-options.js';
 import { createCounters, type HubCounters, type HubStats, snapshot } from './hub-stats.js';
 import { type Refusal, refusalFor } from './limits.js';
+import { HubMetrics, nameHub } from './metrics.js';
 import { Registry } from './registry.js';
 import { resume } from './resume.js';
 import type { CloseReason, SseStream } from './stream.js';
@@ -41,12 +42,15 @@ export class Hub extends EventEmitter<HubEvents> {
   readonly broker: Broker;
   /** How a connection over a limit is answered, with its defaults applied. */
   readonly limitResponse: ResolvedLimitResponse;
+  /** The hub's name: the `name` option, or `hub-<n>`; attribute `ssekit.hub` of its metrics. */
+  readonly name: string;
   private readonly opts: ResolvedHubOptions;
   private readonly registry = new Registry();
   private readonly counters: HubCounters = createCounters();
   private readonly control: Control;
   private readonly delivery: Delivery;
   private readonly failures: FailureLog;
+  private readonly metrics: HubMetrics | undefined;
   private closing: Promise<void> | undefined;
   private readonly started: Promise<void>;
   // What the streams this hub registers call back (through their writer): no public member of the hub.
@@ -55,6 +59,9 @@ export class Hub extends EventEmitter<HubEvents> {
     account: (bytes, dropped) => {
       this.counters.bytesSent += bytes;
       this.counters.dropped += dropped;
+    },
+    heartbeat: () => {
+      this.counters.detail.heartbeats++;
     },
     subscribe: (stream, topic) => {
       assertTopic(topic);
@@ -73,6 +80,10 @@ export class Hub extends EventEmitter<HubEvents> {
     this.opts = resolveHubOptions(options);
     this.broker = this.opts.broker;
     this.limitResponse = this.opts.limitResponse;
+    this.name = nameHub(this.opts.name, this.opts.metrics);
+    this.metrics = this.opts.metrics
+      ? new HubMetrics(this.name, this.opts.meterProvider, this.counters, this.registry)
+      : undefined;
     this.failures = new FailureLog(this.opts.logger);
     this.control = new Control(this.broker, this.registry, this.counters);
     this.delivery = new Delivery(this.registry, this.counters, this.control);
@@ -242,6 +253,7 @@ export class Hub extends EventEmitter<HubEvents> {
     // would otherwise get ahead of the replay, and be sent twice (live, then again from history).
     if (resuming) writer.hold();
     writer.attach(this.owner, this.delivery.lane);
+    this.metrics?.bind();
     this.registry.add(stream, list);
     this.safeEmit('connect', stream);
     if (resuming) await resume(stream, this.opts, this.counters, this.delivery.frameOf);
@@ -271,6 +283,7 @@ export class Hub extends EventEmitter<HubEvents> {
       writer.end('shutdown', undefined, hint);
     }
     this.failures.flush();
+    this.metrics?.close();
     this.closing = Promise.resolve(this.broker.close()).catch((error) => {
       this.opts.logger.error('[ssekit] the broker failed to close cleanly.', error);
     });
@@ -296,7 +309,7 @@ export class Hub extends EventEmitter<HubEvents> {
     }
     let result: string | Promise<string>;
     try {
-      result = this.broker.publish(envelope);
+      result = this.metrics === undefined ? this.broker.publish(envelope) : this.metrics.publish(this.broker, envelope);
     } catch (error) {
       result = Promise.reject(error);
     }
@@ -336,9 +349,11 @@ export class Hub extends EventEmitter<HubEvents> {
 const refusalCounters = new WeakMap<Hub, HubCounters>();
 
 /** Counts a connection the hub's limits refused (`openConnection` does, when `hub.admit()` said no). */
-export function countRefusal(hub: Hub): void {
+export function countRefusal(hub: Hub, refusal: Refusal): void {
   const counters = refusalCounters.get(hub);
-  if (counters !== undefined) counters.refused++;
+  if (counters === undefined) return;
+  counters.refused++;
+  counters.detail.refusals[refusal]++;
 }
 
 const ALL: Target = Object.freeze({ type: 'all' });

@@ -23,7 +23,7 @@ export {
 } from './frame.js';
 export { DEFAULT_HISTORY_SIZE, type HistoryOptions } from './history.js';
 export { createHub, Hub, type HubEvents } from './hub.js';
-export type { HubOptions, LimitResponse, ResolvedLimitResponse } from './hub-options.js';
+export type { HubOptions, LimitResponse, MeterProviderLike, ResolvedLimitResponse } from './hub-options.js';
 export type { HubStats } from './hub-stats.js';
 export type { Refusal } from './limits.js';
 export { createMemoryBroker, MemoryBroker, type MemoryBrokerOptions } from './memory-broker.js';

@@ -1,6 +1,7 @@
 import type { Envelope, GapReason, ReplayResult } from './broker-contract.js';
 import { flusher } from './flusher.js';
 import type { ResolvedHubOptions } from './hub-options.js';
+import type { HubDetail } from './hub-stats.js';
 import type { SseStream } from './stream.js';
 import { type Writer, writerOf } from './writer.js';
 
@@ -8,6 +9,7 @@ import { type Writer, writerOf } from './writer.js';
 export interface ResumeCounters {
   replayed: number;
   resets: number;
+  detail: Pick<HubDetail, 'resumes' | 'resets'>;
 }
 
 /**
@@ -44,6 +46,7 @@ export async function resume(
   if (!result.ok) {
     if (result.reason === 'unavailable') {
       // Keep the client's cursor: end now and let it come back when the broker answers again.
+      counters.detail.resumes.failed++;
       writer.end('error');
       return;
     }
@@ -51,6 +54,7 @@ export async function resume(
     writer.releaseHeld(undefined);
     return;
   }
+  counters.detail.resumes.replayed++;
   const replayed = new Set<string>();
   const limit = stream.maxBufferedBytes / 2;
   for (const envelope of result.events) {
@@ -67,12 +71,14 @@ export async function resume(
 function sendReset(
   stream: SseStream,
   writer: Writer,
-  reason: GapReason,
+  reason: Exclude<GapReason, 'unavailable'>,
   head: string | undefined,
   resetEvent: string | false,
   counters: ResumeCounters,
 ): void {
   counters.resets++;
+  counters.detail.resumes.reset++;
+  counters.detail.resets[reason]++;
   // The id moves the client's cursor to the newest event (or clears it), so the next reconnect does not reset again.
   let frame = `id: ${head ?? ''}\n`;
   if (resetEvent !== false) {

@@ -13,6 +13,8 @@ export interface StreamOwner {
   detach(stream: SseStream, reason: CloseReason): void;
   /** Counts bytes written and frames dropped. */
   account(bytes: number, dropped: number): void;
+  /** Counts a heartbeat written. */
+  heartbeat(): void;
   subscribe(stream: SseStream, topic: string): void;
   unsubscribe(stream: SseStream, topic: string): void;
 }
@@ -195,6 +197,7 @@ export class Writer implements Flushable, LaneMember {
     // Broadcasts not taken yet are waiting data too (unless a replay holds them back, as it would once taken).
     if (this.held === undefined && this.lane?.behind(this)) return;
     this.write(HEARTBEAT);
+    this.owner?.heartbeat();
   }
 
   /** True when a producer (`pipe()`) should wait for `drained()` before it sends more. */

@@ -63,7 +63,7 @@ async function accept<P>(
 ): Promise<void> {
   let stream: SseStream | undefined;
   try {
-    stream = await openConnection(hub, route, req, req, res);
+    stream = await openConnection(hub, route, req, req, res, undefined, routePattern(req));
   } catch (error) {
     // Nothing was written yet: Express answers with the error's statusCode (400 for a malformed id).
     next(error);
@@ -77,6 +77,12 @@ async function accept<P>(
   } else if (!endsItsRoute(req, middleware)) {
     await runRouteHandler(route, stream, () => next());
   }
+}
+
+/** The matched route's path pattern (`/rooms/:id`), for the metrics' `http.route`; none under `app.use()`. */
+function routePattern(req: Request<unknown>): string | undefined {
+  const path = (req.route as { path?: unknown } | undefined)?.path;
+  return typeof path === 'string' ? path : undefined;
 }
 
 interface RouteLayer {

@@ -70,7 +70,7 @@ function expressAdapter(name: string, express: ExpressModule, form: Form, suppor
     name,
     http2: supportsHttp2,
     async start(options: StartOptions) {
-      const hub = createHub();
+      const hub = options.hub ?? createHub();
       const app = express();
       if (options.http2) bridgeToHttp2(app);
       if (options.corsAndCompression) app.use(cors({ origin: true }), compression({ threshold: 0 }));

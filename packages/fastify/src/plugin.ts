@@ -1,4 +1,4 @@
-import { createHub } from '@ssekit/core';
+import { createHub, SseTypeError } from '@ssekit/core';
 import { endStream, resolveConnectOptions } from '@ssekit/core/adapter';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -10,6 +10,12 @@ import type { SsekitFastifyOptions } from './types.js';
 async function ssekitPlugin(fastify: FastifyInstance, options: SsekitFastifyOptions): Promise<void> {
   // Fastify hands plugins a copy of their options; validate it as the defaults of every SSE route.
   const { hub: given, ...rest } = options ?? {};
+  if ('route' in rest) {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      "Option `route` names one route in the metrics: set it in that route's `sse` options, not the plugin's.",
+    );
+  }
   const defaults: SsekitFastifyOptions = { logger: pinoLogger(fastify.log), ...rest };
   if (given !== undefined) defaults.hub = given;
   resolveConnectOptions(defaults);

@@ -47,8 +47,9 @@ export function sseRoute(app: SseApp, routeOptions: RouteOptions): void {
     throw error;
   }
   const handler = routeOptions.handler as RouteHandler;
+  const pattern = routeOptions.url;
   routeOptions.handler = async function sseRouteHandler(this: FastifyInstance, request, reply) {
-    await serve(app, route, handler, this, request as FastifyRequest, reply as FastifyReply);
+    await serve(app, route, pattern, handler, this, request as FastifyRequest, reply as FastifyReply);
   };
 }
 
@@ -64,6 +65,7 @@ function merge(defaults: SsekitFastifyOptions, route: SseRouteOptions): SsekitFa
 async function serve(
   app: SseApp,
   route: ResolvedConnectOptions<FastifyRequest>,
+  pattern: string,
   handler: RouteHandler,
   instance: FastifyInstance,
   request: FastifyRequest,
@@ -72,10 +74,18 @@ async function serve(
   let stream: SseStream | undefined;
   let handedOver = false;
   try {
-    stream = await openConnection(route.hub ?? app.hub, route, request, request.raw, reply.raw, () => {
-      handOver(reply);
-      handedOver = true;
-    });
+    stream = await openConnection(
+      route.hub ?? app.hub,
+      route,
+      request,
+      request.raw,
+      reply.raw,
+      () => {
+        handOver(reply);
+        handedOver = true;
+      },
+      pattern,
+    );
   } catch (error) {
     if (handedOver) {
       // Fastify no longer answers a hijacked reply: without this, the request would never get a response.

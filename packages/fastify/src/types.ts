@@ -21,8 +21,11 @@ import type {
  */
 export type SseRouteOptions<Request = FastifyRequest> = ConnectOptions<Request>;
 
-/** Options of `app.register(ssekit, options)`: defaults for every SSE route; `hub` also becomes `app.sse`. */
-export type SsekitFastifyOptions = SseRouteOptions<FastifyRequest>;
+/**
+ * Options of `app.register(ssekit, options)`: defaults for every SSE route; `hub` also becomes `app.sse`. `route`
+ * names one route, so it is a route's option only.
+ */
+export type SsekitFastifyOptions = Omit<SseRouteOptions<FastifyRequest>, 'route'>;
 
 declare module 'fastify' {
   interface FastifyInstance<

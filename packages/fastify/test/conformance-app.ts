@@ -51,7 +51,7 @@ export const fastifyAdapter: Adapter = {
       await app.register(cors, { origin: true });
       await app.register(compress, { threshold: 0 });
     }
-    await app.register(ssekit);
+    await app.register(ssekit, options.hub === undefined ? {} : { hub: options.hub });
     for (const route of options.routes) {
       const { refuse, handler } = route;
       app.get(

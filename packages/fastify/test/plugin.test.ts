@@ -74,6 +74,19 @@ describe('registering the plugin', () => {
     await app.close().catch(() => undefined);
   });
 
+  it('refuses a route name for the metrics among the plugin’s defaults: it names one route', async () => {
+    const app = Fastify();
+    const error = await app.register(ssekit, { route: '/events' } as never).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isSseError(error)).toBe(true);
+    expect((error as Error).message).toBe(
+      "Option `route` names one route in the metrics: set it in that route's `sse` options, not the plugin's.",
+    );
+    await app.close().catch(() => undefined);
+  });
+
   it('rejects an sse route option that is neither a boolean nor an object, naming the route', async () => {
     const app = Fastify();
     await app.register(ssekit);
