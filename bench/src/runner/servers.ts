@@ -78,6 +78,17 @@ export const SERVERS: readonly ServerSpec[] = [
     cpuTarget: 1.1,
   },
   {
+    name: 'ssekit-core-otel',
+    label: 'ssekit (core) with OpenTelemetry metrics',
+    short: 'ssekit core + metrics',
+    file: server('ssekit-core-otel.ts'),
+    packages: ['@opentelemetry/sdk-metrics'],
+    heartbeat: false,
+    ssekit: true,
+    floor: BASELINE,
+    cpuTarget: 1.1,
+  },
+  {
     name: 'ssekit-express',
     label: 'ssekit + Express',
     file: server('ssekit-express.ts'),
