@@ -4,8 +4,9 @@
  * is the cost of the metrics; ssekit-core itself records through `@opentelemetry/api` with no SDK installed (no-op).
  */
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { createHub, createStream } from '@ssekit/core';
-import { heartbeatFromEnv, serveContract } from './contract.js';
+import { createHub } from '@ssekit/core';
+import { heartbeatFromEnv } from './contract.js';
+import { serveHub } from './ssekit-hub.js';
 
 /** A reader the server collects from itself, as an exporter's periodic reader would. */
 class CollectingReader extends MetricReader {
@@ -19,12 +20,4 @@ setInterval(() => void reader.collect(), 1000).unref();
 const heartbeat = heartbeatFromEnv();
 const streamOptions = heartbeat === undefined ? {} : { heartbeat };
 
-serveContract({
-  open: (req, res) => {
-    void hub.attach(createStream(req, res, streamOptions));
-  },
-  publish: (data) => {
-    void hub.broadcast(data);
-  },
-  connections: () => hub.size,
-});
+serveHub(hub, streamOptions);
