@@ -2,6 +2,8 @@ import net from 'node:net';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { HttpResponseReader } from '../../bench/src/client/http-response.js';
+import { SsePrefixParser } from '../../bench/src/client/sse-prefix-parser.js';
 import { LoadConnection, type LoadEvent } from '../support/load.js';
 
 // The load tests count loss with a hand-written parser; it must agree with eventsource-parser on any byte split.
@@ -54,6 +56,70 @@ describe('the load client used by the reliability tests', () => {
         expect(connection.status).toBe(200);
         expect(connection.complete).toBe(true);
         expect(seen.map(({ type, data }) => ({ type, data }))).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  // The bench reads only the start of each line; on the events the bench sends it must see what the full parser sees.
+  it('lets the bench see the same events, numbers and comments as the full parser, however the bytes are split', () => {
+    const event = fc.tuple(
+      fc.nat(1_000_000),
+      fc.nat(2 ** 48),
+      fc.string({ maxLength: 80 }).map((s) => s.replace(/[\r\n]/g, ' ')),
+      fc.boolean(),
+      fc.boolean(),
+    );
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 30 }), fc.array(fc.nat(), { maxLength: 12 }), (events, cuts) => {
+        let body = '';
+        for (const [seq, sentAt, padding, quoted, heartbeat] of events) {
+          if (heartbeat) body += ': ping\n\n';
+          const data = `${seq} ${sentAt} ${padding}`;
+          body += `id: ${seq}\ndata: ${quoted ? JSON.stringify(data) : data}\n\n`;
+        }
+        const bytes = Buffer.from(body);
+        const wire = Buffer.concat([
+          Buffer.from('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n'),
+          Buffer.from(`${bytes.length.toString(16)}\r\n`),
+          bytes,
+          Buffer.from('\r\n0\r\n\r\n'),
+        ]);
+        const full: { seq: number; sentAt: number }[] = [];
+        const socket = new net.Socket();
+        const connection = new LoadConnection(
+          socket,
+          {
+            onEvent: (_c, e) => {
+              const [seq, sentAt] = e.data.replace(/^"/, '').split(' ');
+              full.push({ seq: Number(seq), sentAt: Number(sentAt) });
+            },
+          },
+          () => undefined,
+        );
+        socket.emit('data', wire);
+        expect(connection.complete).toBe(true);
+
+        const lean: { seq: number; sentAt: number }[] = [];
+        let comments = 0;
+        const response = new HttpResponseReader(
+          new SsePrefixParser({
+            event: (seq, sentAt) => lean.push({ seq, sentAt }),
+            comment: () => {
+              comments++;
+            },
+          }),
+        );
+        const points = [...new Set(cuts.map((c) => c % (wire.length + 1)))].sort((a, b) => a - b);
+        let from = 0;
+        for (const point of [...points, wire.length]) {
+          if (point > from) response.push(wire, from, point);
+          from = Math.max(from, point);
+        }
+        expect(response.status).toBe(200);
+        expect(response.complete).toBe(true);
+        expect(lean).toEqual(full);
+        expect(comments).toBe(events.filter((e) => e[4]).length);
       }),
       { numRuns: 300 },
     );

@@ -6,7 +6,8 @@
 import { connect, type Socket } from 'node:net';
 import { nowUs } from '../servers/contract.js';
 import { bucketOf, createHistogram } from './histogram.js';
-import { SseReader } from './sse-reader.js';
+import { HttpResponseReader } from './http-response.js';
+import { SsePrefixParser } from './sse-prefix-parser.js';
 
 /** What the runner asks. */
 export type ClientCommand =
@@ -50,7 +51,7 @@ const OPEN_TIMEOUT_MS = 120_000;
 interface Connection {
   index: number;
   socket: Socket;
-  reader: SseReader;
+  response: HttpResponseReader;
   next: number;
   received: number;
 }
@@ -130,6 +131,14 @@ function finish(r: Round): void {
   });
 }
 
+/** Every server under test must answer 200 with an event stream; anything else fails the run. */
+function checkHead(response: HttpResponseReader): void {
+  if (response.status !== 200) throw new Error(`status ${response.status} instead of 200`);
+  const type = response.headers['content-type'] ?? '';
+  if (!type.toLowerCase().startsWith('text/event-stream'))
+    throw new Error(`Content-Type is ${JSON.stringify(type)}, not text/event-stream`);
+}
+
 function openOne(port: number, index: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -145,12 +154,15 @@ function openOne(port: number, index: number): Promise<void> {
       if (error) reject(error);
       else resolve();
     };
-    connection.reader = new SseReader({
-      event: (seq, sentAtUs) => onEvent(connection, seq, sentAtUs),
-      comment: () => {
-        comments++;
-      },
-    });
+    connection.response = new HttpResponseReader(
+      new SsePrefixParser({
+        event: (seq, sentAtUs) => onEvent(connection, seq, sentAtUs),
+        comment: () => {
+          comments++;
+        },
+      }),
+      checkHead,
+    );
     const socket = connect({
       host: '127.0.0.1',
       port,
@@ -158,15 +170,16 @@ function openOne(port: number, index: number): Promise<void> {
         buffer: readBuffer,
         callback: (bytes) => {
           readAtUs = nowUs();
+          const response = connection.response;
           try {
-            connection.reader.push(readBuffer, 0, bytes);
+            response.push(readBuffer, 0, bytes);
           } catch (error) {
             fail(`connection ${index}: ${(error as Error).message}`);
             settle(error as Error);
             return true;
           }
-          if (connection.reader.open) settle();
-          if (connection.reader.ended) fail(`connection ${index}: the server ended the response`);
+          if (response.open) settle();
+          if (response.complete) fail(`connection ${index}: the server ended the response`);
           return true;
         },
       },
