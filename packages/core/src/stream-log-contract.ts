@@ -40,7 +40,9 @@ export interface StreamLogLimits {
 }
 
 /** What `create()` answers: the generation fences the producer's appends against a later stream of the same key. */
-export type CreateResult = { readonly ok: true; readonly generation: string } | { readonly ok: false; readonly reason: 'exists' };
+export type CreateResult =
+  | { readonly ok: true; readonly generation: string }
+  | { readonly ok: false; readonly reason: 'exists' };
 
 /**
  * What `append()` answers. `stopped`: the stream was cancelled, ended, expired or recreated since this producer

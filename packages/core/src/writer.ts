@@ -57,6 +57,10 @@ export class Writer implements Flushable, LaneMember {
   private lane: Lane | undefined;
   // The HTTP/1 socket, to send each flush at once (see rawWrite); undefined on HTTP/2.
   private socket: Socket | undefined;
+  // compression()'s flush, or null when the response has none; read at the first write rather than on every one:
+  // each read costs on Express 5, whose responses each have a hidden class of their own (see
+  // bench/src/tools/express-maps.ts).
+  private flush: (() => void) | null | undefined;
   private closed = false;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -309,20 +313,22 @@ export class Writer implements Flushable, LaneMember {
     if (isGone(res)) return true;
     this.lastWriteAt = clock.now;
     let ok: boolean;
+    const socket = this.socket;
     try {
-      const socket = this.socket;
-      const corked = socket === undefined ? 0 : socket.writableCorked;
+      // Corked, node:http's chunked encoding (size line, data, CRLF) leaves in one writev. Uncorked at once, not at
+      // node's next tick: the cost of the send (the syscall, most of a flush) falls inside the flusher's time slice,
+      // so a burst to thousands of connections yields every few ms instead of sending everything after the slice.
+      // (Uncorking right after a write node corked itself sends the parts as separate writes on Node 24.)
+      socket?.cork();
       ok = (res as ServerResponse).write(buffer);
       // compression() adds flush(): without it, events would sit in the gzip buffer.
-      const flush = (res as { flush?: () => void }).flush;
-      if (typeof flush === 'function') flush.call(res);
-      // node:http corks the socket on a write and sends at the next tick. Sending now puts the cost of the send (the
-      // syscall, most of a flush) inside the flusher's time slice, so a burst to thousands of connections yields
-      // every few ms instead of sending everything in one tick after the slice.
-      if (socket !== undefined && socket.writableCorked > corked) socket.uncork();
+      if (this.flush === undefined) this.flush = flushOf(res);
+      if (this.flush !== null) this.flush.call(res);
     } catch (error) {
       this.end('error', error);
       return true;
+    } finally {
+      socket?.uncork();
     }
     this.owner?.account(buffer.length, 0);
     return ok;
@@ -346,6 +352,11 @@ export function isGone(res: SseResponse): boolean {
   if (res.writableEnded || res.destroyed === true) return true;
   const h2 = (res as Partial<Http2ServerResponse>).stream;
   return h2 !== undefined && h2 !== null && (h2.destroyed || h2.closed);
+}
+
+function flushOf(res: SseResponse): (() => void) | null {
+  const flush = (res as { flush?: unknown }).flush;
+  return typeof flush === 'function' ? (flush as () => void) : null;
 }
 
 function socketBuffered(res: SseResponse): number {

@@ -141,4 +141,32 @@ describe('listeners and hooks on the response', () => {
     await raw.waitForEvents(2);
     expect(flushes).toBe(2);
   });
+
+  it('hands each flush to the socket as one write: chunk size line, events and CRLF together', async () => {
+    const writes: number[] = [];
+    const { url } = await open({}, (_stream, req) => {
+      const socket = req.socket as unknown as {
+        _write: (...args: unknown[]) => void;
+        _writev: (chunks: unknown[], ...rest: unknown[]) => void;
+      };
+      const write = socket._write.bind(socket);
+      const writev = socket._writev.bind(socket);
+      socket._write = (...args) => {
+        writes.push(1);
+        write(...args);
+      };
+      socket._writev = (chunks, ...rest) => {
+        writes.push(chunks.length);
+        writev(chunks, ...rest);
+      };
+    });
+    const raw = teardown.track(await rawSse(url));
+    const stream = await server!.stream();
+    writes.length = 0;
+    for (let i = 1; i <= 5; i++) {
+      stream.send(`event ${i}`);
+      await raw.waitForEvents(i);
+    }
+    expect(writes).toHaveLength(5);
+  });
 });
