@@ -49,12 +49,13 @@ export class Registry {
 
   /** Subscribes a registered stream to a topic (recorded in `stream.topics` too). */
   subscribe(stream: SseStream, topic: string): void {
-    stream.topics.add(topic);
+    stream.topicsForHub().add(topic);
     addTo(this.byTopic, topic, stream);
   }
 
   unsubscribe(stream: SseStream, topic: string): void {
-    if (!stream.topics.delete(topic)) return;
+    if (!stream.topics.has(topic)) return;
+    stream.topicsForHub().delete(topic);
     removeFrom(this.byTopic, topic, stream);
   }
 

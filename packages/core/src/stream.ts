@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { clock, type Ticking } from './clock.js';
+import { clock } from './clock.js';
 import { SseError } from './errors.js';
 import { flusher } from './flusher.js';
 import {
@@ -60,8 +60,6 @@ export class SseStream extends EventEmitter<StreamEvents> {
   readonly lastEventId: string | undefined;
   /** True when the client sent a `Last-Event-ID` that was too long or had control characters; it was ignored. */
   readonly lastEventIdInvalid: boolean;
-  /** The topics this stream is subscribed to (kept by the hub). */
-  readonly topics = new Set<string>();
   /** Why the stream ended; `undefined` while open. */
   closeReason: CloseReason | undefined;
 
@@ -69,7 +67,8 @@ export class SseStream extends EventEmitter<StreamEvents> {
   private readonly opts: ResolvedStreamOptions;
   // The queue and write machinery (writer.ts); the hub reaches it through `writerOf(stream)`.
   private readonly writer: Writer;
-  private readonly ticking: Ticking = { tick: (now) => this.tick(now) };
+  // Created on the first subscription: most connections of an app have none, and an empty Set is about 200 bytes.
+  private topicSet: Set<string> | undefined;
   private controller: AbortController | undefined;
   private ended = false;
   private readonly deadline: number;
@@ -96,15 +95,12 @@ export class SseStream extends EventEmitter<StreamEvents> {
     const last = readLastEventId(req);
     this.lastEventId = last.id;
     this.lastEventIdInvalid = last.invalid;
-    this.writer = new Writer(this, res, options.maxBufferedBytes, closeRetryOf(options), (reason, error, hint) =>
-      this.end(reason, error, hint),
-    );
+    this.writer = new Writer(this, res, options.maxBufferedBytes, closeRetryOf(options));
     this.deadline = options.timeout === false ? Number.POSITIVE_INFINITY : this.writer.lastWriteAt + options.timeout;
 
-    res.on('close', this.onResponseClose);
-    res.on('error', this.onResponseError);
+    listenTo(res, this);
     if (isGone(res)) {
-      this.end('client');
+      this.endWith('client');
       return;
     }
     this.writer.open(writeHead(req, res, options.headers));
@@ -113,7 +109,21 @@ export class SseStream extends EventEmitter<StreamEvents> {
       options.heartbeat === false ? Number.POSITIVE_INFINITY : options.heartbeat,
       options.timeout === false ? Number.POSITIVE_INFINITY : options.timeout,
     );
-    if (tickEvery !== Number.POSITIVE_INFINITY) clock.add(this.ticking, tickEvery);
+    if (tickEvery !== Number.POSITIVE_INFINITY) clock.add(this, tickEvery);
+  }
+
+  /** The topics this stream is subscribed to (kept by the hub: subscribe through `subscribe()` or the hub). */
+  get topics(): ReadonlySet<string> {
+    return this.topicSet ?? NO_TOPICS;
+  }
+
+  /**
+   * The mutable topic set, created on first use; for the hub's registry only.
+   * @internal
+   */
+  topicsForHub(): Set<string> {
+    this.topicSet ??= new Set();
+    return this.topicSet;
   }
 
   /** True once the stream has ended, for any reason. */
@@ -165,7 +175,7 @@ export class SseStream extends EventEmitter<StreamEvents> {
    */
   close<R extends number = number>(options: { retry?: RetryDelay<R> } = {}): void {
     if (options.retry !== undefined) checkRetry(options.retry);
-    this.end('server', undefined, options.retry);
+    this.endWith('server', undefined, options.retry);
   }
 
   /**
@@ -229,9 +239,10 @@ export class SseStream extends EventEmitter<StreamEvents> {
 
   /**
    * Ends the stream exactly once, with a reason. Apps call `close()`; the hub, resume, pipe and adapters come here
-   * through the writer (`endStream` in writer.ts).
+   * through the writer (`writerOf(stream).end`).
+   * @internal
    */
-  private end(reason: CloseReason, error?: unknown, retryHint?: number): void {
+  endWith(reason: CloseReason, error?: unknown, retryHint?: number): void {
     if (this.ended) return;
     // Broadcasts published before the end are pending events too; taking them may end the stream first.
     this.writer.takeLastBroadcasts();
@@ -249,9 +260,8 @@ export class SseStream extends EventEmitter<StreamEvents> {
   private markEnded(reason: CloseReason): void {
     this.ended = true;
     this.closeReason = reason;
-    clock.delete(this.ticking);
-    this.res.off('close', this.onResponseClose);
-    this.res.off('error', this.onResponseError);
+    clock.delete(this);
+    stopListening(this.res);
   }
 
   /** The last `retry` hint: the caller's; for `timeout` and `shutdown` without one, the stream's own or the default. */
@@ -271,12 +281,16 @@ export class SseStream extends EventEmitter<StreamEvents> {
     }
   }
 
-  /** Called by the clock: end when the lifetime is over, heartbeat when idle. */
-  private tick(now: number): void {
+  /**
+   * Called by the clock: end when the lifetime is over, heartbeat when idle. (The stream is the clock's member
+   * itself: a wrapper object and closure per connection cost about 100 bytes each.)
+   * @internal
+   */
+  tick(now: number): void {
     if (this.ended) return;
     try {
       if (now >= this.deadline) {
-        this.end('timeout');
+        this.endWith('timeout');
         return;
       }
       const heartbeat = this.opts.heartbeat;
@@ -285,15 +299,34 @@ export class SseStream extends EventEmitter<StreamEvents> {
       this.opts.logger.error('[ssekit] heartbeat failed', error);
     }
   }
+}
 
-  private readonly onResponseClose = (): void => {
-    this.end('client');
-  };
+const NO_TOPICS: ReadonlySet<string> = new Set();
 
-  private readonly onResponseError = (error: unknown): void => {
-    // A socket error (reset, EPIPE) means the client is gone; it must never become an uncaught exception.
-    if (!this.ended) this.end('client', error);
-  };
+// The response's `close` and `error` listeners are two functions shared by every stream, which find their stream
+// here: two closures per connection (and the context they share) cost about 150 bytes, an entry here about 40.
+const streamOfResponse = new WeakMap<SseResponse, SseStream>();
+
+function listenTo(res: SseResponse, stream: SseStream): void {
+  streamOfResponse.set(res, stream);
+  res.on('close', onResponseClose);
+  res.on('error', onResponseError);
+}
+
+function stopListening(res: SseResponse): void {
+  res.off('close', onResponseClose);
+  res.off('error', onResponseError);
+  streamOfResponse.delete(res);
+}
+
+function onResponseClose(this: SseResponse): void {
+  streamOfResponse.get(this)?.endWith('client');
+}
+
+function onResponseError(this: SseResponse, error: unknown): void {
+  // A socket error (reset, EPIPE) means the client is gone; it must never become an uncaught exception.
+  const stream = streamOfResponse.get(this);
+  if (stream !== undefined && !stream.closed) stream.endWith('client', error);
 }
 
 /** Ends that write what is pending before the response ends; `client` and `slow-consumer` drop it. */

@@ -19,9 +19,6 @@ export interface StreamOwner {
   unsubscribe(stream: SseStream, topic: string): void;
 }
 
-/** Ends the stream a writer belongs to, with its reason: the stream's own `end`. */
-export type EndStream = (reason: CloseReason, error?: unknown, retryHint?: number) => void;
-
 const HEARTBEAT = Buffer.from(':\n\n');
 
 // The writer of each stream. Reached by the hub, resume, pipe and the adapter entry through `writerOf`, which the
@@ -77,19 +74,24 @@ export class Writer implements Flushable, LaneMember {
   private held: { frame: Buffer; id: string | undefined }[] | undefined;
   private heldBytes = 0;
   private drainWaiters: (() => void)[] | undefined;
+  // The `drain` listener, made the first time the socket refuses a write: most connections never need one.
+  private onDrain: (() => void) | undefined;
 
   constructor(
-    stream: SseStream,
+    private readonly stream: SseStream,
     private readonly res: SseResponse,
     /** The stream's `maxBufferedBytes`. */
     readonly maxBufferedBytes: number,
     /** The `retry` hint the stream sends when the server ends it for `timeout` or `shutdown`. */
     readonly closeRetry: number,
-    /** Ends the stream (slow consumer, a write that threw); the hub and adapters end it through here too. */
-    readonly end: EndStream,
   ) {
     this.lastWriteAt = clock.refresh();
     writers.set(stream, this);
+  }
+
+  /** Ends the stream (slow consumer, a write that threw); the hub and adapters end it through here too. */
+  end(reason: CloseReason, error?: unknown, retryHint?: number): void {
+    this.stream.endWith(reason, error, retryHint);
   }
 
   /** Starts writing on an opened response (`socket`: the HTTP/1 socket, undefined on HTTP/2). */
@@ -241,7 +243,7 @@ export class Writer implements Flushable, LaneMember {
   close(reason: CloseReason, graceful: boolean, retryHint: number | undefined): void {
     this.closed = true;
     const res = this.res;
-    res.off('drain', this.onDrain);
+    if (this.onDrain !== undefined) res.off('drain', this.onDrain);
     // Frames held behind an unfinished replay are dropped, never written: writing them would move the client's
     // cursor past the events the replay had not sent yet. The client reconnects and gets them all from history.
     let dropped = this.pending.length + (this.held?.length ?? 0);
@@ -301,6 +303,7 @@ export class Writer implements Flushable, LaneMember {
     if (this.closed) return;
     if (!ok) {
       this.congested = true;
+      this.onDrain ??= () => this.drainedSocket();
       this.res.once('drain', this.onDrain);
       if (this.overLimit()) this.end('slow-consumer');
     } else if (this.drainWaiters !== undefined && this.pending.length === 0) {
@@ -334,13 +337,13 @@ export class Writer implements Flushable, LaneMember {
     return ok;
   }
 
-  private readonly onDrain = (): void => {
+  private drainedSocket(): void {
     this.congested = false;
     this.inFlightLargest = 0;
     if (this.closed) return;
     if (this.pending.length > 0) this.markForFlush();
     else this.wakeDrainWaiters();
-  };
+  }
 }
 
 /**
