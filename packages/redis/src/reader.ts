@@ -171,7 +171,9 @@ export class StreamReader {
       throw new TypeError('Redis answered TIME with something that is not [seconds, microseconds].');
     }
     const from = Math.max(0, Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) - elapsed - 1);
-    const before = decodeEntries(await this.connection.command(['XREVRANGE', this.key, `(${from}-0`, '-', 'COUNT', '1']))[0];
+    const before = decodeEntries(
+      await this.connection.command(['XREVRANGE', this.key, `(${from}-0`, '-', 'COUNT', '1']),
+    )[0];
     if (before !== undefined) return before.id;
     const after = decodeEntries(await this.connection.command(['XRANGE', this.key, `${from}-0`, '+', 'COUNT', '1']))[0];
     return after?.prev ?? '';
