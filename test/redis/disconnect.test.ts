@@ -6,6 +6,7 @@ import { checkSseError } from '../support/errors.js';
 import { recordingLogger } from '../support/logger.js';
 import {
   type Cluster,
+  LOG_MODES,
   redisCommand,
   redisForSuite,
   redisRequirement,
@@ -35,30 +36,33 @@ describe.skipIf(requirement.skip)('Redis broker: disconnect across instances', (
     return (cluster as Cluster).instances as [Cluster['instances'][0], Cluster['instances'][0]];
   }
 
-  it("disconnect() on one instance ends the client's tab on another, with reason server and the retry hint", async () => {
-    cluster = teardown.track(await startCluster(redis.url, ['a', 'b']));
-    const [a, b] = instances();
-    const reasons: string[] = [];
-    b.hub.on('disconnect', (stream, reason) => reasons.push(`${stream.clientId}: ${reason}`));
-    const daveOnA = await tab(a.url, 'dave');
-    const daveOnB = await tab(b.url, 'dave');
-    const erinOnB = await tab(b.url, 'erin');
-    await waitFor(() => a.hub.size === 1 && b.hub.size === 2, 'both instances to register the tabs');
+  it.each(LOG_MODES)(
+    "$mode: disconnect() on one instance ends the client's tab on another, with reason server and the retry hint",
+    async ({ options }) => {
+      cluster = teardown.track(await startCluster(redis.url, ['a', 'b'], options));
+      const [a, b] = instances();
+      const reasons: string[] = [];
+      b.hub.on('disconnect', (stream, reason) => reasons.push(`${stream.clientId}: ${reason}`));
+      const daveOnA = await tab(a.url, 'dave');
+      const daveOnB = await tab(b.url, 'dave');
+      const erinOnB = await tab(b.url, 'erin');
+      await waitFor(() => a.hub.size === 1 && b.hub.size === 2, 'both instances to register the tabs');
 
-    expect(a.hub.disconnect('dave', { retry: 4000 })).toBe(1);
-    await daveOnA.waitForEnd();
-    await daveOnB.waitForEnd(10_000);
+      expect(a.hub.disconnect('dave', { retry: 4000 })).toBe(1);
+      await daveOnA.waitForEnd();
+      await daveOnB.waitForEnd(10_000);
 
-    expect(daveOnB.text).toBe('retry: 4000\n\n');
-    expect(reasons).toEqual(['dave: server']);
-    await a.hub.send('erin', 'still here');
-    await erinOnB.waitForEvents(1);
-    expect(erinOnB.ended).toBe(false);
-    expect(a.hub.stats()).toMatchObject({ published: 1, disconnectsSent: 1, disconnectsReceived: 0 });
-    expect(b.hub.stats()).toMatchObject({ published: 0, disconnectsSent: 0, disconnectsReceived: 1 });
-    expect(b.hub.stats().closed.server).toBe(1);
-    expect(cluster.logger.lines).toEqual([]);
-  });
+      expect(daveOnB.text).toBe('retry: 4000\n\n');
+      expect(reasons).toEqual(['dave: server']);
+      await a.hub.send('erin', 'still here');
+      await erinOnB.waitForEvents(1);
+      expect(erinOnB.ended).toBe(false);
+      expect(a.hub.stats()).toMatchObject({ published: 1, disconnectsSent: 1, disconnectsReceived: 0 });
+      expect(b.hub.stats()).toMatchObject({ published: 0, disconnectsSent: 0, disconnectsReceived: 1 });
+      expect(b.hub.stats().closed.server).toBe(1);
+      expect(cluster.logger.lines).toEqual([]);
+    },
+  );
 
   it('a tab that resumes after the disconnect gets the events it missed, and never the disconnect itself', async () => {
     cluster = teardown.track(await startCluster(redis.url, ['a', 'b']));

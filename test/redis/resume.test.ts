@@ -1,7 +1,14 @@
 import type { Hub } from '@ssekit/core';
 import { describe, expect, it } from 'vitest';
 import { openEventSource, type RecordingEventSource, rawSse } from '../support/clients.js';
-import { redisCommand, redisForSuite, redisRequirement, startBalancer, startCluster } from '../support/redis.js';
+import {
+  LOG_MODES,
+  redisCommand,
+  redisForSuite,
+  redisRequirement,
+  startBalancer,
+  startCluster,
+} from '../support/redis.js';
 import { closeAfterEach } from '../support/teardown.js';
 
 const requirement = redisRequirement();
@@ -24,39 +31,42 @@ describe.skipIf(requirement.skip)('Redis broker: Last-Event-ID resume on any ins
     return [`${tag}-all`, `${tag}-alice`, `${tag}-t`];
   }
 
-  it('a client resumes on another instance after the first shuts down: no gap, no duplicate', async () => {
-    const cluster = teardown.track(await startCluster(redis.url, ['a', 'b']));
-    const [a, b] = cluster.instances as [(typeof cluster.instances)[0], (typeof cluster.instances)[0]];
-    let route: string | Promise<string> = a.url;
-    const balancer = teardown.track(await startBalancer(() => route));
-    const client = teardown.track(
-      openEventSource(`${balancer.url}/events?client=alice&topics=t`, { eventTypes: ['ssekit-reset'] }),
-    );
-    await client.waitForOpen();
+  it.each(LOG_MODES)(
+    '$mode: a client resumes on another instance after the first shuts down: no gap, no duplicate',
+    async ({ options }) => {
+      const cluster = teardown.track(await startCluster(redis.url, ['a', 'b'], options));
+      const [a, b] = cluster.instances as [(typeof cluster.instances)[0], (typeof cluster.instances)[0]];
+      let route: string | Promise<string> = a.url;
+      const balancer = teardown.track(await startBalancer(() => route));
+      const client = teardown.track(
+        openEventSource(`${balancer.url}/events?client=alice&topics=t`, { eventTypes: ['ssekit-reset'] }),
+      );
+      await client.waitForOpen();
 
-    const expected = await publishMix(b.hub, 'live');
-    await client.waitForEvents(expected.length);
+      const expected = await publishMix(b.hub, 'live');
+      await client.waitForEvents(expected.length);
 
-    // Instance a goes away. The client's reconnect waits at the balancer until more events are in the stream, then
-    // lands on instance b with the id of the last event it got from a.
-    let reroute: (url: string) => void = () => undefined;
-    route = new Promise<string>((resolve) => {
-      reroute = resolve;
-    });
-    await a.close(50);
-    expected.push(...(await publishMix(b.hub, 'missed')));
-    reroute(b.url);
-    await client.waitForOpen(2);
-    expected.push(...(await publishMix(b.hub, 'after')));
-    await client.waitForEvents(expected.length);
-    await b.hub.broadcast('end');
-    await client.waitForEvents(expected.length + 1);
+      // Instance a goes away. The client's reconnect waits at the balancer until more events are in the stream, then
+      // lands on instance b with the id of the last event it got from a.
+      let reroute: (url: string) => void = () => undefined;
+      route = new Promise<string>((resolve) => {
+        reroute = resolve;
+      });
+      await a.close(50);
+      expected.push(...(await publishMix(b.hub, 'missed')));
+      reroute(b.url);
+      await client.waitForOpen(2);
+      expected.push(...(await publishMix(b.hub, 'after')));
+      await client.waitForEvents(expected.length);
+      await b.hub.broadcast('end');
+      await client.waitForEvents(expected.length + 1);
 
-    expect(messages(client)).toEqual([...expected, 'end']);
-    expect(client.events.some((e) => e.type === 'ssekit-reset')).toBe(false);
-    expect(b.hub.stats().replayed).toBe(3);
-    expect(balancer.routed.get(b.url)).toBe(1);
-  });
+      expect(messages(client)).toEqual([...expected, 'end']);
+      expect(client.events.some((e) => e.type === 'ssekit-reset')).toBe(false);
+      expect(b.hub.stats().replayed).toBe(3);
+      expect(balancer.routed.get(b.url)).toBe(1);
+    },
+  );
 
   it('replays only what the resuming connection would have received: its client id, its topics, broadcasts', async () => {
     const cluster = teardown.track(await startCluster(redis.url, ['a', 'b']));

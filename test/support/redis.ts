@@ -454,6 +454,15 @@ export async function startBalancer(target: () => string | Promise<string>): Pro
   return { url: server.url, routed, close: () => server.close() };
 }
 
+/**
+ * The two layouts of the Redis log, for tests of behaviours both must have: the single stream, and the partitioned
+ * log (4 partitions, so that a few client ids and topics land in different ones).
+ */
+export const LOG_MODES = [
+  { mode: 'single stream', options: {} },
+  { mode: 'partitioned log', options: { partitions: 4 } },
+] as const satisfies readonly { mode: string; options: RedisBrokerOptions }[];
+
 /** Instances sharing one Redis stream, as an app scaled out: each its own server, hub and Redis broker. */
 export interface Cluster {
   readonly key: string;

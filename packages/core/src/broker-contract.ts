@@ -73,6 +73,10 @@ export type ReplayResult =
  *   included, through the `onControl` given to `start`: exactly once per instance, in order with the events around
  *   it. It resolves once the message is accepted and rejects (never silently drops) when it cannot be. A broker
  *   without it serves one instance: a disconnect then ends the connections of the hub it is called on only.
+ * - `interest(change, target)` (optional) tells the broker which client ids and topics this hub's connections
+ *   follow: `add` when a client id gets its first connection or a topic its first subscriber, `remove` when it loses
+ *   its last. A broker that reads only what its hub can deliver (the partitioned Redis log) uses it; it must still
+ *   deliver every event a connection registered from then on matches. It never throws for a valid target.
  * - `close()` stops delivery and releases connections. The hub calls it from `hub.close()`.
  *
  * Controls have a method and a callback of their own rather than a flag on `Envelope`: an envelope goes into
@@ -85,8 +89,15 @@ export interface Broker {
   publish(envelope: OutgoingEnvelope): string | Promise<string>;
   replay(lastEventId: string, filter: ReplayFilter): ReplayResult | Promise<ReplayResult>;
   control?(message: ControlMessage): void | Promise<void>;
+  interest?(change: InterestChange, target: ClientOrTopic): void;
   close(): void | Promise<void>;
 }
+
+/** See {@link Broker.interest}. */
+export type InterestChange = 'add' | 'remove';
+
+/** A target that names who follows it: a client id or a topic. */
+export type ClientOrTopic = Exclude<Target, { readonly type: 'all' }>;
 
 /** True when a connection with this filter should receive an event for `target`. */
 export function matches(target: Target, filter: ReplayFilter): boolean {

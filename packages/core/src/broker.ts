@@ -7,9 +7,11 @@
  */
 export {
   type Broker,
+  type ClientOrTopic,
   type ControlMessage,
   type Envelope,
   type GapReason,
+  type InterestChange,
   matches,
   type OutgoingEnvelope,
   type ReplayFilter,

@@ -45,7 +45,7 @@ export class Hub extends EventEmitter<HubEvents> {
   /** The hub's name: the `name` option, or `hub-<n>`; attribute `ssekit.hub` of its metrics. */
   readonly name: string;
   private readonly opts: ResolvedHubOptions;
-  private readonly registry = new Registry();
+  private readonly registry: Registry;
   private readonly counters: HubCounters = createCounters();
   private readonly control: Control;
   private readonly delivery: Delivery;
@@ -79,6 +79,18 @@ export class Hub extends EventEmitter<HubEvents> {
     super();
     this.opts = resolveHubOptions(options);
     this.broker = this.opts.broker;
+    const broker = this.broker;
+    this.registry = new Registry(
+      broker.interest === undefined
+        ? undefined
+        : (change, target) => {
+            try {
+              broker.interest?.(change, target);
+            } catch (error) {
+              this.opts.logger.error('[ssekit] the broker failed to take an interest change.', error);
+            }
+          },
+    );
     this.limitResponse = this.opts.limitResponse;
     this.name = nameHub(this.opts.name, this.opts.metrics);
     this.metrics = this.opts.metrics

@@ -1,4 +1,4 @@
-import type { Target } from './broker-contract.js';
+import type { ClientOrTopic, InterestChange, Target } from './broker-contract.js';
 import type { SseStream } from './stream.js';
 
 /**
@@ -10,6 +10,9 @@ export class Registry {
   readonly all = new Set<SseStream>();
   private readonly byClient = new Map<string, Set<SseStream>>();
   private readonly byTopic = new Map<string, Set<SseStream>>();
+
+  /** `interest` hears when a client id or topic gains its first stream or loses its last (see Broker.interest). */
+  constructor(private readonly interest?: (change: InterestChange, target: ClientOrTopic) => void) {}
 
   /** Client ids with at least one stream. */
   get clientCount(): number {
@@ -43,43 +46,55 @@ export class Registry {
   /** Registers a stream under its client id and the given topics. */
   add(stream: SseStream, topics: readonly string[]): void {
     this.all.add(stream);
-    if (stream.clientId !== undefined) addTo(this.byClient, stream.clientId, stream);
+    if (stream.clientId !== undefined && addTo(this.byClient, stream.clientId, stream)) {
+      this.interest?.('add', { type: 'client', clientId: stream.clientId });
+    }
     for (const topic of topics) this.subscribe(stream, topic);
   }
 
   /** Subscribes a registered stream to a topic (recorded in `stream.topics` too). */
   subscribe(stream: SseStream, topic: string): void {
     stream.topicsForHub().add(topic);
-    addTo(this.byTopic, topic, stream);
+    if (addTo(this.byTopic, topic, stream)) this.interest?.('add', { type: 'topic', topic });
   }
 
   unsubscribe(stream: SseStream, topic: string): void {
     if (!stream.topics.has(topic)) return;
     stream.topicsForHub().delete(topic);
-    removeFrom(this.byTopic, topic, stream);
+    if (removeFrom(this.byTopic, topic, stream)) this.interest?.('remove', { type: 'topic', topic });
   }
 
   /** Removes a stream from every map; false when it was not registered. */
   remove(stream: SseStream): boolean {
     if (!this.all.delete(stream)) return false;
-    if (stream.clientId !== undefined) removeFrom(this.byClient, stream.clientId, stream);
-    for (const topic of stream.topics) removeFrom(this.byTopic, topic, stream);
+    if (stream.clientId !== undefined && removeFrom(this.byClient, stream.clientId, stream)) {
+      this.interest?.('remove', { type: 'client', clientId: stream.clientId });
+    }
+    for (const topic of stream.topics) {
+      if (removeFrom(this.byTopic, topic, stream)) this.interest?.('remove', { type: 'topic', topic });
+    }
     return true;
   }
 }
 
-function addTo(map: Map<string, Set<SseStream>>, key: string, stream: SseStream): void {
+/** Adds `stream` under `key`; true when `key` was new. */
+function addTo(map: Map<string, Set<SseStream>>, key: string, stream: SseStream): boolean {
   let set = map.get(key);
+  const added = set === undefined;
   if (set === undefined) {
     set = new Set();
     map.set(key, set);
   }
   set.add(stream);
+  return added;
 }
 
-function removeFrom(map: Map<string, Set<SseStream>>, key: string, stream: SseStream): void {
+/** Removes `stream` from `key`; true when `key` is gone with it. */
+function removeFrom(map: Map<string, Set<SseStream>>, key: string, stream: SseStream): boolean {
   const set = map.get(key);
-  if (set === undefined) return;
+  if (set === undefined) return false;
   set.delete(stream);
-  if (set.size === 0) map.delete(key);
+  if (set.size > 0) return false;
+  map.delete(key);
+  return true;
 }

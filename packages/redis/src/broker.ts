@@ -1,16 +1,19 @@
 import { SseError, SseTypeError } from '@ssekit/core';
 import {
   assertClientId,
+  assertTopic,
   type Broker,
+  type ClientOrTopic,
   type ControlMessage,
   checkIdempotencyKey,
   checkRetry,
   type Envelope,
+  type InterestChange,
   type OutgoingEnvelope,
   type ReplayFilter,
   type ReplayResult,
 } from '@ssekit/core/broker';
-import { clientFactory } from './clients.js';
+import { clientFactory, readerFactory } from './clients.js';
 import { decodeEntries, encodeControl, encodeEnvelope, type StreamEntry } from './codec.js';
 import { Connection, type ConnectionHooks } from './connection.js';
 import { closedError, unavailable } from './errors.js';
@@ -21,6 +24,8 @@ import {
   type ResolvedRedisBrokerOptions,
   resolveOptions,
 } from './options.js';
+import { type PartitionKeys, partitionKeys } from './partition.js';
+import { PartitionedLog } from './partitioned-log.js';
 import { StreamReader } from './reader.js';
 import { replayFrom } from './replay.js';
 import { runPublish } from './script.js';
@@ -58,6 +63,8 @@ export class RedisBroker implements Broker {
   private readonly publisher: Connection;
   private readonly readerConnection: Connection;
   private readonly reader: StreamReader;
+  // With `partitions`: the log that replaces the single stream and its reader.
+  private readonly partitioned: PartitionedLog | undefined;
   private deliver: ((envelope: Envelope) => void) | undefined;
   private onControl: ((message: ControlMessage) => void) | undefined;
   private startup: Promise<void> | undefined;
@@ -71,6 +78,12 @@ export class RedisBroker implements Broker {
   constructor(connection: RedisConnection, options?: RedisBrokerOptions) {
     const resolvedConnection = checkConnection(connection);
     this.options = resolveOptions(options);
+    if ('cluster' in resolvedConnection && this.options.partitions === 0) {
+      throw new SseError(
+        'SSE_INVALID_OPTION',
+        'A Redis Cluster needs the partitioned log: set `partitions` (e.g. 16), so that the partitions spread over its masters.',
+      );
+    }
     this.key = this.options.key;
     this.epochKey = `${this.key}:epoch`;
     this.publisher = new Connection(
@@ -98,10 +111,49 @@ export class RedisBroker implements Broker {
       },
       this.abort.signal,
     );
+    this.partitioned =
+      this.options.partitions === 0
+        ? undefined
+        : new PartitionedLog(
+            this.options,
+            {
+              publisher: this.publisher,
+              readerClient: (key) => readerFactory(resolvedConnection, key),
+              hooks: (role) => this.hooks(role),
+              deliver: (envelope) => this.deliver?.(envelope),
+              control: (message) => this.onControl?.(message),
+            },
+            this.abort.signal,
+          );
+  }
+
+  /** With `partitions`: the partitions this instance reads now (the broadcast one is `partitions`). */
+  readingPartitions(): number[] {
+    return this.partitioned?.readPartitions() ?? [];
+  }
+
+  /**
+   * With `partitions`, reads the partition of a client id or topic while a local connection needs it (the hub calls
+   * this); without, does nothing: every instance reads the whole stream.
+   * @throws SseTypeError `SSE_INVALID_FIELD` for a change other than `add`/`remove`, or a malformed target.
+   */
+  interest(change: InterestChange, target: ClientOrTopic): void {
+    if (change !== 'add' && change !== 'remove') {
+      throw new SseTypeError('SSE_INVALID_FIELD', "An interest change is 'add' or 'remove'.");
+    }
+    if (target?.type === 'client') assertClientId(target.clientId);
+    else if (target?.type === 'topic') assertTopic(target.topic);
+    else
+      throw new SseTypeError(
+        'SSE_INVALID_FIELD',
+        'An interest target is { type: "client", clientId } or { type: "topic", topic }.',
+      );
+    this.partitioned?.interest(change, target);
   }
 
   /** True while both connections to Redis are up and the reader knows where it is in the stream. */
   get connected(): boolean {
+    if (this.partitioned !== undefined) return this.publisher.isReady && this.partitioned.connected;
     return this.publisher.isReady && this.readerConnection.isReady && this.reader.cursor !== undefined;
   }
 
@@ -136,6 +188,12 @@ export class RedisBroker implements Broker {
     // The hub handles the outcome; a broker used on its own must not produce an unhandled rejection either.
     this.startup.catch(noop);
     this.publisher.start().catch(noop);
+    if (this.partitioned !== undefined) {
+      this.partitioned.start((error) =>
+        this.settleStartup?.(error === undefined ? undefined : unavailable(error, 'offline')),
+      );
+      return this.startup;
+    }
     this.readerConnection.start().catch((error) => this.settleStartup?.(unavailable(error, 'offline')));
     this.loop = this.reader.run().catch((error) => {
       this.options.logger.error(
@@ -167,8 +225,12 @@ export class RedisBroker implements Broker {
     }
     const idempotencyKey = envelope.idempotencyKey;
     if (idempotencyKey !== undefined) checkIdempotencyKey(idempotencyKey);
-    const redisKey = idempotencyKey === undefined ? undefined : `${this.key}:idem:${idempotencyKey}`;
-    return this.append(encodeEnvelope(envelope), redisKey);
+    const keys = this.keysOf(envelope.target);
+    const redisKey = idempotencyKey === undefined ? undefined : `${keys.idempotency}${idempotencyKey}`;
+    const id = await this.append(encodeEnvelope(envelope), redisKey, keys);
+    // With partitions, the id clients see is a cursor over the partitions their instance reads; the publisher knows
+    // the event's place in its own partition only, and names it so.
+    return this.partitioned === undefined ? id : this.partitioned.idOf(envelope.target, id);
   }
 
   /**
@@ -188,7 +250,7 @@ export class RedisBroker implements Broker {
     if (typeof message.origin !== 'string') {
       throw new SseTypeError('SSE_INVALID_FIELD', 'A control message must name its `origin` (a string).');
     }
-    await this.append(encodeControl(message), undefined);
+    await this.append(encodeControl(message), undefined, this.keysOf({ type: 'client', clientId: message.clientId }));
   }
 
   /**
@@ -199,6 +261,10 @@ export class RedisBroker implements Broker {
   async replay(lastEventId: string, filter: ReplayFilter): Promise<ReplayResult> {
     // Read before any await: the hub started holding live events for this stream just now, so everything the reader
     // delivers from here on is newer than `delivered`.
+    if (this.partitioned !== undefined) {
+      if (this.closed) throw closedError();
+      return this.partitioned.replay(lastEventId, filter);
+    }
     const delivered = this.reader.cursor;
     if (this.closed) throw closedError();
     if (delivered === undefined) throw unavailable(new Error('this instance has not reached Redis yet'), 'offline');
@@ -221,35 +287,48 @@ export class RedisBroker implements Broker {
     // Nothing will be delivered any more; a hub still waiting for the start has nothing left to wait for.
     this.settleStartup?.();
     this.closing = (async () => {
-      await this.readerConnection.close();
+      await Promise.all([this.readerConnection.close(), this.partitioned?.close()]);
       await this.loop;
       await this.publisher.close(this.options.commandTimeout);
     })();
     return this.closing;
   }
 
+  /** The stream, epoch stream and idempotency prefix that an event for `target` goes to. */
+  private keysOf(target: OutgoingEnvelope['target']): PartitionKeys {
+    if (this.partitioned === undefined) {
+      return { stream: this.key, epoch: this.epochKey, idempotency: `${this.key}:idem:` };
+    }
+    return partitionKeys(this.key, this.partitioned.partitionOf(target), this.options.partitions);
+  }
+
   /** Appends an entry (without `p` and `g`, which the script adds); resolves with its stream id once Redis stored it. */
-  private async append(fields: string[], idempotencyKey: string | undefined): Promise<string> {
+  private async append(fields: string[], idempotencyKey: string | undefined, keys: PartitionKeys): Promise<string> {
     // Only the very first connection attempt is waited for; after it, down means down.
     if (!this.publisher.isReady) await this.publisher.start().catch(noop);
     // An event appended before the reader knows where the stream ends would never reach this hub's connections.
-    if (this.deliver !== undefined && this.reader.cursor === undefined) await this.startup?.catch(noop);
+    if (this.deliver !== undefined && !this.readerStarted()) await this.startup?.catch(noop);
     if (this.closed) throw closedError();
-    if (!this.publisher.isReady || (this.deliver !== undefined && this.reader.cursor === undefined)) {
+    if (!this.publisher.isReady || (this.deliver !== undefined && !this.readerStarted())) {
       throw unavailable(
         this.publisher.isReady ? new Error('the reader has not reached Redis yet') : undefined,
         'offline',
       );
     }
     return runPublish(this.publisher, {
-      key: this.key,
-      epochKey: this.epochKey,
+      key: keys.stream,
+      epochKey: keys.epoch,
       idempotencyKey,
       maxLength: this.options.maxLength,
       maxAge: this.options.maxAge,
       idempotencyWindow: this.options.idempotencyWindow,
       fields,
     });
+  }
+
+  /** True once the reader (with partitions: of broadcasts) knows where its stream ends. */
+  private readerStarted(): boolean {
+    return this.partitioned === undefined ? this.reader.cursor !== undefined : this.partitioned.broadcastStarted();
   }
 
   private async range(start: string, count: number): Promise<StreamEntry[]> {
@@ -262,7 +341,7 @@ export class RedisBroker implements Broker {
     return decodeEntries(reply);
   }
 
-  private hooks(role: 'publish' | 'reader'): ConnectionHooks {
+  private hooks(role: string): ConnectionHooks {
     const consequence =
       role === 'publish'
         ? 'send/publish/broadcast reject with SSE_BROKER_UNAVAILABLE until it is back'

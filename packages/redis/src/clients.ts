@@ -1,5 +1,6 @@
 import { SseTypeError } from '@ssekit/core';
 import { createClient } from 'redis';
+import { clusterClient, clusterNodeClient } from './cluster.js';
 import type { RawClient } from './connection.js';
 import type { RedisConnection } from './options.js';
 
@@ -24,6 +25,7 @@ const FIXED = {
  */
 export function clientFactory(connection: RedisConnection, role: string): () => RawClient {
   const name = `ssekit-${role}`;
+  if ('cluster' in connection) return () => clusterClient(connection.cluster, name, FIXED);
   if ('url' in connection) {
     const url = connection.url;
     return () => asRawClient(createClient({ url, name, socket: { reconnectStrategy: false }, ...FIXED }));
@@ -35,6 +37,15 @@ export function clientFactory(connection: RedisConnection, role: string): () => 
     const duplicate = template.duplicate as unknown as (overrides: object) => unknown;
     return asRawClient(duplicate.call(template, { ...FIXED, name, socket }));
   };
+}
+
+/**
+ * A factory of fresh clients for the blocking reader of the stream `key` (`ssekit-reader` in `CLIENT LIST`): on a
+ * cluster, a connection of its own to the master that holds the key's slot, found anew at each connection.
+ */
+export function readerFactory(connection: RedisConnection, key: string): () => RawClient {
+  if ('cluster' in connection) return () => clusterNodeClient(connection.cluster, key, 'ssekit-reader', FIXED);
+  return clientFactory(connection, 'reader');
 }
 
 function asRawClient(client: unknown): RawClient {

@@ -1,4 +1,4 @@
-import { type Logger, SseError, SseTypeError } from '@ssekit/core';
+import { type Logger, SseError, SseRangeError, SseTypeError } from '@ssekit/core';
 import { assertKnownOptions, checkEvent, describe, positiveIntOption } from '@ssekit/core/broker';
 
 /**
@@ -10,8 +10,22 @@ export interface RedisClientTemplate {
   duplicate(overrides?: never): unknown;
 }
 
-/** Where the broker finds Redis: a URL (`redis://…`, `rediss://…` for TLS), or a client to copy the settings of. */
-export type RedisConnection = { readonly url: string } | { readonly client: RedisClientTemplate };
+/**
+ * A Redis Cluster: the nodes to discover it from (any few of its masters or replicas), as node-redis'
+ * `createCluster({ rootNodes })` takes them. Needs the partitioned log (`partitions`).
+ */
+export interface RedisClusterConnection {
+  readonly rootNodes: readonly { readonly url: string }[];
+}
+
+/**
+ * Where the broker finds Redis: a URL (`redis://…`, `rediss://…` for TLS), a client to copy the settings of, or a
+ * Redis Cluster.
+ */
+export type RedisConnection =
+  | { readonly url: string }
+  | { readonly client: RedisClientTemplate }
+  | { readonly cluster: RedisClusterConnection };
 
 /** Options of {@link createRedisBroker}. */
 export interface RedisBrokerOptions {
@@ -49,6 +63,19 @@ export interface RedisBrokerOptions {
    * appends nothing and resolves with the first one's id. Cover your longest retry. Default 300 000 (5 minutes).
    */
   idempotencyWindow?: number;
+  /**
+   * Partitions the log into this many streams (1 to 64), plus one for broadcasts: an event goes to the partition
+   * its client id or topic hashes to, and each instance reads only the partitions its connections need, plus the
+   * broadcast one. Publishing then spreads over the masters of a Redis Cluster, and an instance's Redis read
+   * traffic follows what its own clients receive. Event ids become cursors over the partitions an instance reads
+   * (see docs/scaling.md). Default: one stream (`key`), read whole by every instance.
+   */
+  partitions?: number;
+  /**
+   * With `partitions`: how long, in ms, an instance keeps reading a partition after its last connection that needed
+   * it left, so that clients that reconnect do not start and stop readers. Default 30 000.
+   */
+  readerLinger?: number;
 }
 
 /** Options after validation. */
@@ -62,6 +89,9 @@ export interface ResolvedRedisBrokerOptions {
   readonly resetEvent: string | false;
   readonly logger: Logger;
   readonly idempotencyWindow: number;
+  /** 0 for the single stream. */
+  readonly partitions: number;
+  readonly readerLinger: number;
 }
 
 /** Default stream key. */
@@ -76,6 +106,10 @@ export const DEFAULT_COMMAND_TIMEOUT = 5000;
 export const DEFAULT_BATCH_SIZE = 500;
 /** Default `idempotencyWindow`, ms. */
 export const DEFAULT_IDEMPOTENCY_WINDOW = 300_000;
+/** Most partitions: a cursor over all of them stays well within the 1024 characters of a `Last-Event-ID`. */
+export const MAX_PARTITIONS = 64;
+/** Default `readerLinger`, ms. */
+export const DEFAULT_READER_LINGER = 30_000;
 
 const OPTION_KEYS = [
   'key',
@@ -87,6 +121,8 @@ const OPTION_KEYS = [
   'resetEvent',
   'logger',
   'idempotencyWindow',
+  'partitions',
+  'readerLinger',
 ] as const;
 
 // A key is also shown in logs; control characters there only hide mistakes.
@@ -134,7 +170,26 @@ export function resolveOptions(options: unknown): ResolvedRedisBrokerOptions {
     resetEvent,
     logger: logger as Logger,
     idempotencyWindow: positiveIntOption('idempotencyWindow', o.idempotencyWindow, DEFAULT_IDEMPOTENCY_WINDOW),
+    partitions: partitionsOption(o.partitions, key),
+    readerLinger: positiveIntOption('readerLinger', o.readerLinger, DEFAULT_READER_LINGER),
   };
+}
+
+function partitionsOption(value: unknown, key: string): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_PARTITIONS) {
+    throw new SseRangeError(
+      'SSE_INVALID_OPTION',
+      `Option \`partitions\` must be an integer from 1 to ${MAX_PARTITIONS}, got ${describe(value)}.`,
+    );
+  }
+  if (key.includes('{') || key.includes('}')) {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `With \`partitions\`, option \`key\` must not contain braces (the partitions' keys put it in a hash tag), got ${describe(key)}.`,
+    );
+  }
+  return value;
 }
 
 /** Validates the first argument: exactly one of `url` and `client`. */
@@ -147,37 +202,26 @@ export function checkConnection(connection: unknown): RedisConnection {
   }
   const c = connection as Record<string, unknown>;
   for (const name of Object.keys(c)) {
-    if (name !== 'url' && name !== 'client') {
+    if (name !== 'url' && name !== 'client' && name !== 'cluster') {
       throw new SseError(
         'SSE_INVALID_OPTION',
-        `Unknown connection option \`${name}\` for createRedisBroker(): pass { url } or { client }, and broker options as the second argument.`,
+        `Unknown connection option \`${name}\` for createRedisBroker(): pass { url }, { client } or { cluster }, and broker options as the second argument.`,
       );
     }
+  }
+  if (c.cluster !== undefined) {
+    if (c.url !== undefined || c.client !== undefined) {
+      throw new SseError(
+        'SSE_INVALID_OPTION',
+        'Pass `cluster` alone to createRedisBroker(), without `url` or `client`.',
+      );
+    }
+    return { cluster: checkCluster(c.cluster) };
   }
   if (c.url !== undefined && c.client !== undefined) {
     throw new SseError('SSE_INVALID_OPTION', 'Pass either `url` or `client` to createRedisBroker(), not both.');
   }
-  if (c.url !== undefined) {
-    if (typeof c.url !== 'string') {
-      throw new SseTypeError('SSE_INVALID_OPTION', `Option \`url\` must be a string, got ${describe(c.url)}.`);
-    }
-    let protocol: string;
-    try {
-      protocol = new URL(c.url).protocol;
-    } catch {
-      throw new SseTypeError(
-        'SSE_INVALID_OPTION',
-        'Option `url` is not a valid URL; use redis://host:port (or rediss:// for TLS).',
-      );
-    }
-    if (protocol !== 'redis:' && protocol !== 'rediss:') {
-      throw new SseTypeError(
-        'SSE_INVALID_OPTION',
-        `Option \`url\` must use redis:// or rediss://, got ${JSON.stringify(protocol)}.`,
-      );
-    }
-    return { url: c.url };
-  }
+  if (c.url !== undefined) return { url: checkUrl('url', c.url) };
   if (c.client !== undefined) {
     const client = c.client as Record<string, unknown> | null;
     if (client === null || typeof client !== 'object' || typeof client.duplicate !== 'function') {
@@ -198,4 +242,46 @@ export function checkConnection(connection: unknown): RedisConnection {
     'SSE_INVALID_OPTION',
     'createRedisBroker() needs `url` (e.g. { url: "redis://127.0.0.1:6379" }) or `client`.',
   );
+}
+
+function checkUrl(name: string, url: unknown): string {
+  if (typeof url !== 'string') {
+    throw new SseTypeError('SSE_INVALID_OPTION', `Option \`${name}\` must be a string, got ${describe(url)}.`);
+  }
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `Option \`${name}\` is not a valid URL; use redis://host:port (or rediss:// for TLS).`,
+    );
+  }
+  if (protocol !== 'redis:' && protocol !== 'rediss:') {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `Option \`${name}\` must use redis:// or rediss://, got ${JSON.stringify(protocol)}.`,
+    );
+  }
+  return url;
+}
+
+function checkCluster(cluster: unknown): RedisClusterConnection {
+  const nodes = (cluster as { rootNodes?: unknown } | null)?.rootNodes;
+  if (cluster === null || typeof cluster !== 'object' || !Array.isArray(nodes) || nodes.length === 0) {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `Option \`cluster\` must be { rootNodes: [{ url: 'redis://host:port' }, …] } with at least one node, got ${describe(cluster)}.`,
+    );
+  }
+  for (const name of Object.keys(cluster)) {
+    if (name !== 'rootNodes') {
+      throw new SseError('SSE_INVALID_OPTION', `Unknown option \`cluster.${name}\`: pass { rootNodes }.`);
+    }
+  }
+  return {
+    rootNodes: nodes.map((node: unknown, i) => ({
+      url: checkUrl(`cluster.rootNodes[${i}].url`, (node as { url?: unknown } | null)?.url),
+    })),
+  };
 }

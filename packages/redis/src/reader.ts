@@ -50,6 +50,12 @@ export class StreamReader {
     private readonly epochKey: string,
     private readonly sink: ReaderSink,
     private readonly signal: AbortSignal,
+    private readonly key: string = options.key,
+    /**
+     * When set (a `Date.now()`), the reader starts at the position the stream had at that moment (by Redis' clock,
+     * less one round trip) instead of at its end: a partition read from the moment a connection needed it.
+     */
+    private readonly since?: number,
   ) {}
 
   /** Reads until {@link StreamReader.stop}; retries with backoff on any failure. Never rejects for Redis errors. */
@@ -70,18 +76,18 @@ export class StreamReader {
             'BLOCK',
             String(this.options.blockTimeout),
             'STREAMS',
-            this.options.key,
+            this.key,
             this.epochKey,
             this.cursor || '0-0',
             this.epochCursor,
           ]),
         );
         if (streams.size === 0) await this.checkEpoch();
-        else this.consume(streams.get(this.epochKey) ?? [], streams.get(this.options.key) ?? []);
+        else this.consume(streams.get(this.epochKey) ?? [], streams.get(this.key) ?? []);
         failures = 0;
         if (this.readProblem !== undefined) {
           this.readProblem = undefined;
-          this.options.logger.warn(`[ssekit] reading ${this.options.key} from Redis works again.`);
+          this.options.logger.warn(`[ssekit] reading ${this.key} from Redis works again.`);
         }
       } catch (error) {
         if (this.stopped) break;
@@ -133,11 +139,11 @@ export class StreamReader {
   private async sync(): Promise<void> {
     // The marker first: a new epoch started between the two reads then shows in the newest entry, not the reverse.
     const marker = await this.newest(this.epochKey);
-    const newest = await this.newest(this.options.key);
+    const newest = await this.newest(this.key);
     this.epochCursor = marker?.id ?? '0-0';
     const end = newest?.id ?? '';
     if (this.cursor === undefined) {
-      this.cursor = end;
+      this.cursor = this.since === undefined || newest === undefined ? end : await this.positionAt(this.since);
       this.epoch = newest?.epoch;
       this.sink.started();
       return;
@@ -151,6 +157,26 @@ export class StreamReader {
       this.cursor = end;
       if (newest === undefined) this.epoch = undefined;
     }
+  }
+
+  /**
+   * The id of the last entry appended before local time `since` (by Redis' clock, less the time the question took:
+   * an entry appended after `since` is never counted before it). An entry that follows a trimmed one stands for
+   * it by its `p` field, so the chain still proves nothing was missed from there.
+   */
+  private async positionAt(since: number): Promise<string> {
+    const time = await this.connection.command(['TIME']);
+    const elapsed = Date.now() - since;
+    if (!Array.isArray(time) || typeof time[0] !== 'string' || typeof time[1] !== 'string') {
+      throw new TypeError('Redis answered TIME with something that is not [seconds, microseconds].');
+    }
+    const from = Math.max(0, Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) - elapsed - 1);
+    const before = decodeEntries(
+      await this.connection.command(['XREVRANGE', this.key, `(${from}-0`, '-', 'COUNT', '1']),
+    )[0];
+    if (before !== undefined) return before.id;
+    const after = decodeEntries(await this.connection.command(['XRANGE', this.key, `${from}-0`, '+', 'COUNT', '1']))[0];
+    return after?.prev ?? '';
   }
 
   /** When a blocking read found nothing: a log recreated with an epoch below the known one wakes no read. */
@@ -224,7 +250,7 @@ export class StreamReader {
   private missed(resetId: string, why: string): void {
     const event = this.options.resetEvent;
     this.options.logger.error(
-      `[ssekit] this instance missed events of ${this.options.key}: ${why}. ${
+      `[ssekit] this instance missed events of ${this.key}: ${why}. ${
         event === false
           ? 'Clients were not told (resetEvent is false).'
           : `Its connections were sent "${event}" so that clients refetch their state.`
@@ -257,14 +283,14 @@ export class StreamReader {
     const message = error.message;
     if (this.readProblem === message) return;
     this.readProblem = message;
-    this.options.logger.error(`[ssekit] reading ${this.options.key} from Redis fails; retrying with backoff.`, error);
+    this.options.logger.error(`[ssekit] reading ${this.key} from Redis fails; retrying with backoff.`, error);
   }
 
   private reportMalformed(id: string): void {
     if (this.malformedReported) return;
     this.malformedReported = true;
     this.options.logger.warn(
-      `[ssekit] entry ${id} of ${this.options.key} was not written by ssekit, or by a newer version of it, and is skipped (reported once). Use a key of its own for the broker, and the same @ssekit/redis version on every instance.`,
+      `[ssekit] entry ${id} of ${this.key} was not written by ssekit, or by a newer version of it, and is skipped (reported once). Use a key of its own for the broker, and the same @ssekit/redis version on every instance.`,
     );
   }
 }

@@ -1,0 +1,197 @@
+import { createClient, createCluster } from 'redis';
+import type { RawClient } from './connection.js';
+import type { RedisClusterConnection } from './options.js';
+import { hashSlot } from './partition.js';
+
+// Redis Cluster support. Publishes and replays go through node-redis' cluster client, which routes each command by
+// its key and follows the cluster through failovers. A blocking XREAD cannot share a node's connection with other
+// commands, and one XREAD reads keys of one slot only, so each partition's reader has a connection of its own to the
+// master of its slot, found with CLUSTER SLOTS at each (re)connection.
+
+type ClientSettings = Record<string, unknown>;
+
+/** node-redis' cluster client as a {@link RawClient}: each command goes to the node of its key. */
+export function clusterClient(cluster: RedisClusterConnection, name: string, settings: ClientSettings): RawClient {
+  const client = createCluster({
+    rootNodes: cluster.rootNodes.map((node) => ({ url: node.url })),
+    defaults: { ...settings, name } as never,
+    RESP: 2,
+  });
+  return {
+    get isOpen() {
+      return client.isOpen;
+    },
+    get isReady() {
+      return client.isReady;
+    },
+    connect: () => client.connect(),
+    sendCommand: (args) => client.sendCommand(firstKey(args), false, args as string[]),
+    destroy: () => client.destroy(),
+    on(event: 'error' | 'connect', listener: (error?: unknown) => void) {
+      client.on(event === 'error' ? 'error' : 'connect', listener as (error: unknown) => void);
+      return this;
+    },
+  } as RawClient;
+}
+
+/** The key a command of this package routes by (`undefined` for TIME, which any node answers). */
+function firstKey(args: readonly string[]): string | undefined {
+  const command = args[0]?.toUpperCase();
+  if (command === 'EVALSHA' || command === 'EVAL') return args[3];
+  if (command === 'TIME') return undefined;
+  return args[1];
+}
+
+/**
+ * A client of its own to the master that holds `key`'s slot, looked up when it connects. A reply saying the slot
+ * moved (a failover, a resharding) drops it, so its owner reconnects to the new master.
+ */
+export function clusterNodeClient(
+  cluster: RedisClusterConnection,
+  key: string,
+  name: string,
+  settings: ClientSettings,
+): RawClient {
+  return new ClusterNodeClient(cluster, hashSlot(key), name, settings);
+}
+
+class ClusterNodeClient implements RawClient {
+  private inner: RawClient | undefined;
+  private connecting = false;
+  private destroyed = false;
+  private readonly listeners: { event: 'error' | 'connect'; listener: (error?: unknown) => void }[] = [];
+
+  constructor(
+    private readonly cluster: RedisClusterConnection,
+    private readonly slot: number,
+    private readonly name: string,
+    private readonly settings: ClientSettings,
+  ) {}
+
+  get isOpen(): boolean {
+    return !this.destroyed && (this.connecting || (this.inner?.isOpen ?? false));
+  }
+
+  get isReady(): boolean {
+    return !this.destroyed && (this.inner?.isReady ?? false);
+  }
+
+  async connect(): Promise<unknown> {
+    this.connecting = true;
+    try {
+      const url = await masterUrl(this.cluster, this.slot);
+      if (this.destroyed) throw new Error('The connection was closed while it looked for its node.');
+      const inner = createClient({
+        ...this.settings,
+        url,
+        name: this.name,
+        socket: { reconnectStrategy: false },
+      } as never) as unknown as RawClient;
+      for (const { event, listener } of this.listeners) inner.on(event as 'error', listener);
+      this.inner = inner;
+      return await inner.connect();
+    } finally {
+      this.connecting = false;
+    }
+  }
+
+  async sendCommand(args: readonly string[]): Promise<unknown> {
+    const inner = this.inner;
+    if (inner === undefined) throw new Error('Not connected.');
+    try {
+      return await inner.sendCommand(args);
+    } catch (error) {
+      if (error instanceof Error && /^(MOVED|CLUSTERDOWN|READONLY|LOADING|MASTERDOWN)\b/.test(error.message)) {
+        forget(this.cluster);
+        this.destroy();
+        for (const { event, listener } of this.listeners) if (event === 'error') listener(error);
+      }
+      throw error;
+    }
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    try {
+      if (this.inner?.isOpen) this.inner.destroy();
+    } catch {
+      // Already torn down.
+    }
+  }
+
+  on(event: 'error' | 'connect', listener: (error?: unknown) => void): this {
+    this.listeners.push({ event, listener });
+    this.inner?.on(event as 'error', listener);
+    return this;
+  }
+}
+
+// The slot map of each cluster, shared by its readers for a moment: readers that start together ask once.
+const topologies = new WeakMap<RedisClusterConnection, { at: number; masters: Promise<SlotRange[]> }>();
+const TOPOLOGY_TTL = 1000;
+
+interface SlotRange {
+  readonly from: number;
+  readonly to: number;
+  readonly url: string;
+  readonly nodes: readonly string[];
+}
+
+function forget(cluster: RedisClusterConnection): void {
+  topologies.delete(cluster);
+}
+
+async function masterUrl(cluster: RedisClusterConnection, slot: number): Promise<string> {
+  let known = topologies.get(cluster);
+  if (known === undefined || Date.now() - known.at > TOPOLOGY_TTL) {
+    known = {
+      at: Date.now(),
+      masters: slotRanges(cluster, known === undefined ? [] : await known.masters.catch(() => [])),
+    };
+    known.masters.catch(() => forget(cluster));
+    topologies.set(cluster, known);
+  }
+  const range = (await known.masters).find((r) => r.from <= slot && slot <= r.to);
+  if (range === undefined) {
+    forget(cluster);
+    throw new Error(`No master of the Redis Cluster serves slot ${slot} (the cluster is failing over or incomplete).`);
+  }
+  return range.url;
+}
+
+/** Asks the nodes of the last map, then the root nodes, for CLUSTER SLOTS: the first that answers wins. */
+async function slotRanges(cluster: RedisClusterConnection, last: readonly SlotRange[]): Promise<SlotRange[]> {
+  const template = cluster.rootNodes[0]?.url as string;
+  const candidates = [...new Set([...last.flatMap((r) => r.nodes), ...cluster.rootNodes.map((n) => n.url)])];
+  let lastError: unknown;
+  for (const url of candidates) {
+    const client = createClient({ url, RESP: 2, socket: { reconnectStrategy: false, connectTimeout: 1000 } });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const reply = (await client.sendCommand(['CLUSTER', 'SLOTS'])) as unknown[];
+      return parseSlots(reply, template);
+    } catch (error) {
+      lastError = error;
+    } finally {
+      if (client.isOpen) client.destroy();
+    }
+  }
+  throw new Error(`No node of the Redis Cluster answered CLUSTER SLOTS: ${String(lastError)}`);
+}
+
+function parseSlots(reply: unknown[], template: string): SlotRange[] {
+  const ranges: SlotRange[] = [];
+  for (const item of reply) {
+    if (!Array.isArray(item) || item.length < 3) continue;
+    const nodes = item.slice(2).map((node: unknown) => {
+      const [host, port] = node as [string, number];
+      const url = new URL(template);
+      url.hostname = host;
+      url.port = String(port);
+      return url.toString();
+    });
+    ranges.push({ from: Number(item[0]), to: Number(item[1]), url: nodes[0] as string, nodes });
+  }
+  return ranges;
+}

@@ -1,0 +1,367 @@
+import {
+  type ClientOrTopic,
+  type ControlMessage,
+  type Envelope,
+  type InterestChange,
+  matches,
+  type ReplayFilter,
+  type ReplayResult,
+  type Target,
+} from '@ssekit/core/broker';
+import { decodeEntries, type StreamEntry } from './codec.js';
+import { Connection, type ConnectionHooks, type RawClient } from './connection.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { unavailable } from './errors.js';
+import type { ResolvedRedisBrokerOptions } from './options.js';
+import { partitionKeys, partitionOf } from './partition.js';
+import { StreamReader } from './reader.js';
+import { compareStreamIds } from './stream-id.js';
+
+/** What the partitioned log needs from its broker: Redis connections, and where read entries go. */
+export interface PartitionedLogHost {
+  /** The connection that publishes and replays (a cluster client routes each command by its key). */
+  readonly publisher: Connection;
+  /** A factory of fresh clients for the blocking reader of the stream `key` (on the node that holds it). */
+  readerClient(key: string): () => RawClient;
+  hooks(role: string): ConnectionHooks;
+  deliver(envelope: Envelope): void;
+  control(message: ControlMessage): void;
+}
+
+/** One partition this instance reads: its own blocking connection and reader, and who needs it. */
+interface PartitionReader {
+  readonly connection: Connection;
+  readonly reader: StreamReader;
+  readonly loop: Promise<void>;
+  /** Client ids and topics of local connections that map here (the broadcast partition: always 1). */
+  interest: number;
+  /** The reader's position when it first reached Redis; nothing it delivered is older. */
+  start: string | undefined;
+  readonly started: Promise<boolean>;
+  settle: (started: boolean) => void;
+  linger: NodeJS.Timeout | undefined;
+}
+
+/**
+ * The partitioned log: `count` streams for client ids and topics, one for broadcasts, each with the epoch and
+ * chain of the single stream (the same publish script, reader and checks, per partition). An instance reads the
+ * broadcast partition always, and the others while a local connection needs them (see `interest`).
+ *
+ * Every delivered envelope gets as id the cursor of this instance's positions in every partition it reads
+ * (cursor.ts): one frame per event for all local connections, as with the single stream, and a `Last-Event-ID`
+ * that a replay on any instance reads per partition. Order is kept per partition, so per client id, per topic and
+ * for broadcasts; events of different partitions arrive in the order this instance read them.
+ */
+export class PartitionedLog {
+  private readonly readers = new Map<number, PartitionReader>();
+  /** This instance's position in each partition, as of the last envelope handed to the hub. */
+  private readonly positions = new Map<number, string>();
+  // While a partition's reader looks for its start, envelopes of the others wait: an id handed out meanwhile
+  // would lack that partition, and a cursor must cover every partition its connection reads.
+  private starting = 0;
+  private readonly waiting: { p: number; envelope: Envelope }[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly options: ResolvedRedisBrokerOptions,
+    private readonly host: PartitionedLogHost,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** The number of client/topic partitions; partition `count` holds broadcasts. */
+  get count(): number {
+    return this.options.partitions;
+  }
+
+  /**
+   * Starts reading broadcasts. `started` is called once that reader knows where its stream ends (no argument), or
+   * with the error of each early attempt that failed, as the single stream's reader does.
+   */
+  start(started: (error?: unknown) => void): void {
+    const broadcast = this.open(this.count, undefined, started);
+    broadcast.interest = 1;
+  }
+
+  /** True when every reader has reached Redis. */
+  get connected(): boolean {
+    for (const partition of this.readers.values()) {
+      if (!partition.connection.isReady || partition.reader.cursor === undefined) return false;
+    }
+    return this.readers.size > 0;
+  }
+
+  /** The partitions being read (for tests and figures). */
+  readPartitions(): number[] {
+    return [...this.readers.keys()].sort((a, b) => a - b);
+  }
+
+  /** What `publish` resolves with: the cursor of the event's position in its own partition. */
+  idOf(target: Target, id: string): string {
+    return encodeCursor(this.count, new Map([[partitionOf(target, this.count), id]]));
+  }
+
+  /** The partition of `target` (`count` for broadcasts). */
+  partitionOf(target: Target): number {
+    return partitionOf(target, this.count);
+  }
+
+  /** True once the broadcast reader started (before, a broadcast published here would not reach this hub). */
+  broadcastStarted(): boolean {
+    return this.readers.get(this.count)?.reader.cursor !== undefined;
+  }
+
+  interest(change: InterestChange, target: ClientOrTopic): void {
+    if (this.closed) return;
+    const p = partitionOf(target, this.count);
+    let partition = this.readers.get(p);
+    if (change === 'add') {
+      partition ??= this.open(p, Date.now());
+      partition.interest++;
+      if (partition.linger !== undefined) {
+        clearTimeout(partition.linger);
+        partition.linger = undefined;
+      }
+      return;
+    }
+    if (partition === undefined || partition.interest === 0) return;
+    partition.interest--;
+    if (partition.interest > 0) return;
+    partition.linger = setTimeout(() => {
+      partition.linger = undefined;
+      if (partition.interest === 0) void this.stopReading(p, partition);
+    }, this.options.readerLinger);
+    partition.linger.unref();
+  }
+
+  /**
+   * The events after `lastEventId` (a cursor of this log) that match `filter`, per partition from the cursor's
+   * position up to this instance's (taken now, before any await: the hub holds live events from here on, and those
+   * are exactly the newer ones), merged by stream id then partition, each with the cursor of the positions so far.
+   */
+  async replay(lastEventId: string, filter: ReplayFilter): Promise<ReplayResult> {
+    const snapshot = new Map(this.positions);
+    const head = (): string | undefined => (snapshot.size === 0 ? undefined : encodeCursor(this.count, snapshot));
+    const needed = new Set<number>([this.count]);
+    if (filter.clientId !== undefined)
+      needed.add(partitionOf({ type: 'client', clientId: filter.clientId }, this.count));
+    for (const topic of filter.topics) needed.add(partitionOf({ type: 'topic', topic }, this.count));
+    // Partitions this instance started reading for this very connection: their start is their position now.
+    for (const p of needed) {
+      if (snapshot.has(p)) continue;
+      const partition = this.readers.get(p);
+      if (partition === undefined || !(await within(partition.started, this.options.commandTimeout))) {
+        return { ok: false, reason: 'unavailable' };
+      }
+      snapshot.set(p, partition.start as string);
+    }
+    const cursor = decodeCursor(lastEventId, this.count);
+    if (cursor === undefined) return { ok: false, reason: 'unknown-id', head: head() };
+    const lists: { p: number; entries: StreamEntry[] }[] = [];
+    for (const p of needed) {
+      const from = cursor.get(p);
+      // A partition the cursor does not cover: the connection did not read it then (a topic it did not follow).
+      if (from === undefined) return { ok: false, reason: 'unknown-id', head: head() };
+      const to = snapshot.get(p) as string;
+      const reader = this.readers.get(p)?.reader;
+      if (reader === undefined) return { ok: false, reason: 'unavailable' };
+      if (from !== '' && reader.isAmbiguous(from)) return { ok: false, reason: 'unknown-id', head: head() };
+      // This instance is behind the client in that partition: its live events would repeat what the client has.
+      if (compareStreamIds(to, from) < 0) return { ok: false, reason: 'unavailable' };
+      if (from === to) continue;
+      const read = await this.readRange(p, from, to, filter);
+      if (!read.ok) return { ok: false, reason: read.reason, head: head() };
+      lists.push({ p, entries: read.entries });
+    }
+    const current = new Map(snapshot);
+    for (const p of needed) current.set(p, cursor.get(p) as string);
+    const events: Envelope[] = [];
+    for (const { p, entry } of merge(lists)) {
+      current.set(p, entry.id);
+      const envelope = entry.envelope as Envelope;
+      events.push({ ...envelope, id: encodeCursor(this.count, current) });
+    }
+    return { ok: true, events };
+  }
+
+  /** Stops every reader at once (their blocking reads are cut) and closes their connections. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const stopping = [...this.readers].map(([p, partition]) => this.stopReading(p, partition));
+    await Promise.all(stopping);
+  }
+
+  /** Entries of partition `p` after `from` up to `to` (both positions) that match `filter`, proving no gap. */
+  private async readRange(
+    p: number,
+    from: string,
+    to: string,
+    filter: ReplayFilter,
+  ): Promise<{ ok: true; entries: StreamEntry[] } | { ok: false; reason: 'unknown-id' | 'expired' }> {
+    const key = partitionKeys(this.options.key, p, this.count).stream;
+    const batch = this.options.batchSize;
+    const entries: StreamEntry[] = [];
+    let page = await this.range(key, from === '' ? '-' : from, to, batch + 1);
+    const first = page[0];
+    if (first === undefined) return { ok: false, reason: 'unknown-id' };
+    if (first.id !== from && first.prev !== from) {
+      const oldest = (await this.range(key, '-', '+', 1))[0];
+      const expired = from === '' || (oldest !== undefined && compareStreamIds(from, oldest.id) < 0);
+      return { ok: false, reason: expired ? 'expired' : 'unknown-id' };
+    }
+    if (first.id === from) page = page.slice(1);
+    let last = from;
+    for (;;) {
+      for (const entry of page) {
+        if (entry.prev !== undefined && entry.prev !== last) return { ok: false, reason: 'expired' };
+        last = entry.id;
+        if (entry.envelope !== undefined && matches(entry.envelope.target, filter)) entries.push(entry);
+      }
+      if (last === to || page.length === 0) break;
+      page = await this.range(key, `(${last}`, to, batch);
+    }
+    if (last !== to) return { ok: false, reason: 'expired' };
+    return { ok: true, entries };
+  }
+
+  private async range(key: string, start: string, end: string, count: number): Promise<StreamEntry[]> {
+    let reply: unknown;
+    try {
+      reply = await this.host.publisher.command(['XRANGE', key, start, end, 'COUNT', String(count)]);
+    } catch (error) {
+      throw unavailable(error, this.host.publisher.isReady ? 'sent' : 'offline');
+    }
+    return decodeEntries(reply);
+  }
+
+  private open(p: number, since: number | undefined, onStarted?: (error?: unknown) => void): PartitionReader {
+    const keys = partitionKeys(this.options.key, p, this.count);
+    const connection = new Connection(
+      this.host.readerClient(keys.stream),
+      `reader of ${keys.stream}`,
+      this.options.commandTimeout,
+      this.options.blockTimeout,
+      this.host.hooks(`reader of ${keys.stream}`),
+    );
+    let settle: (started: boolean) => void = noop;
+    const started = new Promise<boolean>((resolve) => {
+      settle = resolve;
+    });
+    let gated = true;
+    this.starting++;
+    const ungate = (): void => {
+      if (!gated) return;
+      gated = false;
+      this.starting--;
+      this.flush();
+    };
+    const partition: PartitionReader = {
+      connection,
+      interest: 0,
+      start: undefined,
+      started,
+      settle,
+      linger: undefined,
+      loop: Promise.resolve(),
+      reader: new StreamReader(
+        connection,
+        this.options,
+        keys.epoch,
+        {
+          deliver: (envelope) => this.fromPartition(p, envelope),
+          control: (message) => this.host.control(message),
+          started: (error) => {
+            if (error === undefined && partition.start === undefined) {
+              partition.start = partition.reader.cursor ?? '';
+              this.positions.set(p, partition.start);
+              partition.settle(true);
+            }
+            ungate();
+            onStarted?.(error);
+          },
+        },
+        this.signal,
+        keys.stream,
+        since,
+      ),
+    };
+    this.readers.set(p, partition);
+    connection.start().catch(noop);
+    (partition as { loop: Promise<void> }).loop = partition.reader.run().catch((error) => {
+      this.options.logger.error(`[ssekit] the Redis reader of ${keys.stream} stopped unexpectedly.`, error);
+    });
+    return partition;
+  }
+
+  private async stopReading(p: number, partition: PartitionReader): Promise<void> {
+    if (this.readers.get(p) !== partition) return;
+    this.readers.delete(p);
+    this.positions.delete(p);
+    if (partition.linger !== undefined) clearTimeout(partition.linger);
+    partition.reader.stop();
+    partition.settle(false);
+    if (partition.start === undefined) {
+      // Never started: it no longer holds the others back.
+      partition.start = '';
+      this.starting--;
+      this.flush();
+    }
+    await partition.connection.close();
+    await partition.loop;
+  }
+
+  private fromPartition(p: number, envelope: Envelope): void {
+    if (this.starting > 0) {
+      this.waiting.push({ p, envelope });
+      return;
+    }
+    this.handOver(p, envelope);
+  }
+
+  private flush(): void {
+    if (this.starting > 0) return;
+    for (const { p, envelope } of this.waiting.splice(0)) this.handOver(p, envelope);
+  }
+
+  private handOver(p: number, envelope: Envelope): void {
+    if (!this.readers.has(p)) return;
+    this.positions.set(p, envelope.id);
+    this.host.deliver({ ...envelope, id: encodeCursor(this.count, this.positions) });
+  }
+}
+
+/** The entries of several partitions, by stream id, then partition: the same order on every instance. */
+function* merge(lists: { p: number; entries: StreamEntry[] }[]): Generator<{ p: number; entry: StreamEntry }> {
+  const at = lists.map(() => 0);
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < lists.length; i++) {
+      const entry = (lists[i] as { entries: StreamEntry[] }).entries[at[i] as number];
+      if (entry === undefined) continue;
+      if (best === -1) {
+        best = i;
+        continue;
+      }
+      const bestList = lists[best] as { p: number; entries: StreamEntry[] };
+      const order = compareStreamIds(entry.id, (bestList.entries[at[best] as number] as StreamEntry).id);
+      if (order < 0 || (order === 0 && (lists[i] as { p: number }).p < bestList.p)) best = i;
+    }
+    if (best === -1) return;
+    const list = lists[best] as { p: number; entries: StreamEntry[] };
+    yield { p: list.p, entry: list.entries[at[best] as number] as StreamEntry };
+    at[best] = (at[best] as number) + 1;
+  }
+}
+
+/** Resolves with `promise`'s outcome, or false after `ms`. */
+function within(promise: Promise<boolean>, ms: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+    promise.then((value) => {
+      clearTimeout(timer);
+      resolve(value);
+    });
+  });
+}
+
+function noop(): void {}

@@ -1,0 +1,115 @@
+import { createHub } from '@ssekit/core';
+import { createRedisBroker } from '@ssekit/redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { partitionKeys, partitionOf } from '../../packages/redis/src/partition.js';
+import { openEventSource, rawSse } from '../support/clients.js';
+import { recordingLogger } from '../support/logger.js';
+import { type Instance, redisCommand, redisRequirement, startInstance, uniqueKey } from '../support/redis.js';
+import { type RedisClusterServers, startRedisCluster } from '../support/redis-cluster.js';
+import { closeAfterEach } from '../support/teardown.js';
+import { waitFor } from '../support/wait.js';
+
+const requirement = redisRequirement();
+const K = 6;
+
+describe.skipIf(requirement.skip)('Redis broker on a Redis Cluster (3 masters, 3 replicas)', () => {
+  let servers: RedisClusterServers | undefined;
+  const teardown = closeAfterEach();
+  beforeAll(async () => {
+    servers = await startRedisCluster();
+  }, 40_000);
+  afterAll(async () => {
+    await servers?.close();
+  });
+
+  async function instances(key: string, names: string[]): Promise<Instance[]> {
+    const logger = recordingLogger();
+    const started: Instance[] = [];
+    for (const name of names) {
+      const broker = createRedisBroker(
+        { cluster: { rootNodes: (servers as RedisClusterServers).urls.map((url) => ({ url })) } },
+        { key, partitions: K, logger, commandTimeout: 2000, blockTimeout: 1000 },
+      );
+      const hub = createHub({ broker, logger });
+      await hub.ready();
+      started.push(teardown.track(await startInstance(name, hub)));
+    }
+    return started;
+  }
+
+  it('fan-out and resume across two hubs: no gap, no duplicate', { timeout: 60_000 }, async () => {
+    const [a, b] = (await instances(uniqueKey('cluster'), ['a', 'b'])) as [Instance, Instance];
+    const query = 'client=alice&topics=t1,t2,t3';
+    const first = teardown.track(openEventSource(`${a.url}/events?${query}`));
+    await first.waitForOpen();
+    const expected: string[] = [];
+    for (const tag of ['live', 'missed']) {
+      if (tag === 'missed') first.close();
+      for (const topic of ['t1', 't2', 't3']) {
+        await b.hub.publish(topic, `${tag}-${topic}`);
+        expected.push(`${tag}-${topic}`);
+      }
+      await b.hub.send('alice', `${tag}-alice`);
+      await b.hub.broadcast(`${tag}-all`);
+      expected.push(`${tag}-alice`, `${tag}-all`);
+      if (tag === 'live') await first.waitForEvents(5);
+    }
+    const resumed = teardown.track(
+      await rawSse(`${b.url}/events?${query}`, { 'last-event-id': first.events.at(-1)?.lastEventId as string }),
+    );
+    await resumed.waitForEvents(5);
+    expect([...first.events.map((e) => e.data), ...resumed.events.map((e) => e.data)].sort()).toEqual(
+      [...expected].sort(),
+    );
+    expect(resumed.events.some((e) => e.event === 'ssekit-reset')).toBe(false);
+  });
+
+  it('a master killed during broadcasts: its replica takes over, nothing crashes, nothing is lost silently', {
+    timeout: 60_000,
+  }, async () => {
+    const cluster = servers as RedisClusterServers;
+    const key = uniqueKey('failover');
+    const [a, b] = (await instances(key, ['a', 'b'])) as [Instance, Instance];
+    const client = teardown.track(openEventSource(`${b.url}/events`, { eventTypes: ['ssekit-reset'] }));
+    await client.waitForOpen();
+    const slotOwner = partitionKeys(key, partitionOf({ type: 'all' }, K), K).stream;
+    // The master that holds the broadcast partition.
+    const masters = await cluster.masters();
+    let victim: string | undefined;
+    for (const url of masters) {
+      const slot = Number(await redisCommand(url, ['CLUSTER', 'KEYSLOT', slotOwner]));
+      const slots = (await redisCommand(url, ['CLUSTER', 'SLOTS'])) as [number, number, [string, number]][];
+      const owner = slots.find(([from, to]) => from <= slot && slot <= to)?.[2];
+      if (owner !== undefined && url.endsWith(`:${owner[1]}`)) victim = url;
+    }
+    expect(victim).toBeDefined();
+    const accepted: string[] = [];
+    let refused = 0;
+    let i = 0;
+    const publishing = (async () => {
+      const until = Date.now() + 8000;
+      while (Date.now() < until) {
+        const data = `e${i++}`;
+        try {
+          await a.hub.broadcast(data);
+          accepted.push(data);
+        } catch {
+          refused++;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    await waitFor(() => accepted.length >= 5, 'a few broadcasts before the kill', 10_000);
+    await cluster.kill(victim as string);
+    await publishing;
+    await cluster.waitUntilOk(20_000);
+    await a.hub.broadcast('after');
+    await waitFor(() => client.events.some((e) => e.data === 'after'), 'delivery after the failover', 20_000);
+    const received = new Set(client.events.map((e) => e.data));
+    const missing = accepted.filter((d) => !received.has(d));
+    const reset = client.events.some((e) => e.type === 'ssekit-reset');
+    // Every accepted broadcast arrived, or the client was told with the reset event.
+    expect(missing.length === 0 || reset).toBe(true);
+    expect(a.hub.stats().failed).toBe(refused);
+  });
+});
