@@ -82,7 +82,7 @@ export class ProducerRun {
       event: STREAM_EVENT,
       data: JSON.stringify({ key: this.key }),
     });
-    if (!result.ok) this.settle({ type: 'error', reason: 'lost' });
+    if (!result.ok) this.settle({ type: 'error', reason: result.reason === 'full' ? 'too-large' : 'lost' });
   }
 
   /** True once `start()` was called. */

@@ -135,9 +135,13 @@ export class Resumables {
    * Cancels a stream from any instance: its log gets the terminal `cancelled` entry and its producer's signal
    * aborts (here at once; elsewhere when the store's notification arrives).
    */
-  async cancel(key: string): Promise<'cancelled' | 'ended' | 'unknown'> {
+  cancel(key: string): Promise<'cancelled' | 'ended' | 'unknown'> {
     assertStreamKey(key);
     this.assertOpen();
+    return this.cancelNow(key);
+  }
+
+  private async cancelNow(key: string): Promise<'cancelled' | 'ended' | 'unknown'> {
     const result = await this.log.cancel(key);
     // The store tells every instance, this one included; stopping here too does not wait for the notification.
     if (result === 'cancelled') void this.produced.get(key)?.run.stop('cancelled');
