@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import type { Hub, SseStream } from '@ssekit/core';
+import type { EventData, Hub, SseStream } from '@ssekit/core';
 import { type ConnectOptions, openConnection, resolveConnectOptions, runRouteHandler } from '@ssekit/core/adapter';
 import { type RawSse, rawSse } from './clients.js';
 import { type StreamServer, serveStreams } from './stream-server.js';
@@ -60,16 +60,16 @@ export async function readToEnd(raw: RawSse, timeout = 5000): Promise<[string, s
  * times the producer was called; `signal` is the last signal it got.
  */
 export interface Feed {
-  push(event: string, data: unknown): void;
+  push(event: string, data: EventData): void;
   end(): void;
   fail(error: Error): void;
   runs: number;
   signal: AbortSignal | undefined;
-  producer: (signal: AbortSignal) => AsyncIterable<{ event: string; data: unknown }>;
+  producer: (signal: AbortSignal) => AsyncIterable<{ event: string; data: EventData }>;
 }
 
 export function feed(): Feed {
-  const items: { event: string; data: unknown }[] = [];
+  const items: { event: string; data: EventData }[] = [];
   let done = false;
   let failure: Error | undefined;
   let wake: (() => void) | undefined;

@@ -6,7 +6,6 @@ import { failOnEscapedErrors } from '../../../test/support/escaped-errors.js';
 import { quiet, teardown, useHub, useServer } from '../../../test/support/hub-harness.js';
 import {
   cancelStreamOver,
-  type Feed,
   feed,
   keyOf,
   producing,
