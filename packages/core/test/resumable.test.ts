@@ -14,6 +14,8 @@ import {
   serveResumable,
   startStream,
 } from '../../../test/support/resumable.js';
+import { stalledClient } from '../../../test/support/stalled.js';
+import { closed } from '../../../test/support/stream-server.js';
 import { sleep, waitFor } from '../../../test/support/wait.js';
 
 // Resumable streams through openConnection on a bare node:http server (what both adapters are built on).
@@ -298,6 +300,32 @@ describe('producer lifecycle', () => {
     track(await startStream(server.url));
     await waitFor(() => errors.length > 0, 'the second call to throw');
     checkSseError(errors[0], { base: Error, type: SseError, code: 'SSE_NOT_RESUMABLE', message: /called already/ });
+  });
+});
+
+describe('slow readers', () => {
+  it('a reader that stops reading is cut as a slow consumer like any stream, and a resume gets every entry', async () => {
+    const hub = useHub(createHub({ logger: quiet }));
+    const source = feed();
+    const server = useServer(
+      await serveResumable(hub, { resumable: true, logger: quiet, maxBufferedBytes: 64 * 1024 }, (stream) =>
+        stream.resumable(source.producer),
+      ),
+    );
+    const url = `${server.url}/chat`;
+    const starter = track(await startStream(url));
+    await producing(source);
+    const key = keyOf(starter);
+    const stalled = await stalledClient(url, { 'ssekit-stream-key': key });
+    teardown.track(stalled);
+    const reader = await server.stream(1);
+    for (let i = 0; i < 300; i++) source.push('chunk', 'x'.repeat(4096));
+    expect(await closed(reader)).toBe('slow-consumer');
+    source.end();
+    const resumed = track(await resumeStream(url, key, '1'));
+    const events = await readToEnd(resumed);
+    expect(events.map(([id]) => Number(id))).toEqual(Array.from({ length: 301 }, (_, i) => i + 2));
+    expect(source.signal?.aborted).toBe(false);
   });
 });
 
