@@ -8,11 +8,15 @@ export interface TestRequest {
   params: Record<string, string | undefined>;
   query: Record<string, unknown>;
   headers: IncomingHttpHeaders;
+  /** The parsed JSON body of a POST route. */
+  body?: unknown;
 }
 
 /** One SSE route of a test app, described once and built natively by each adapter. */
 export interface TestRoute {
   path: string;
+  /** The route's method; default GET. A POST route parses a JSON body first (the framework's way). */
+  method?: 'get' | 'post';
   /** The route's SSE options (the hub is the app's); `clientId`/`topics` get a {@link TestRequest}. */
   sse?: Omit<ConnectOptions<TestRequest>, 'hub'>;
   /** The route handler, run with the open stream. */

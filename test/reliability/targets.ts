@@ -2,6 +2,7 @@ import type http from 'node:http';
 import { createHub, type Hub } from '@ssekit/core';
 import { openConnection, resolveConnectOptions } from '@ssekit/core/adapter';
 import { adapters, type TestRequest, type TestRoute } from '../adapters/harness.js';
+import { resumableFor } from '../adapters/resumable-options.js';
 import { serveStreams } from '../support/stream-server.js';
 
 /**
@@ -37,7 +38,7 @@ const core: Target = {
   async start(routes) {
     const hub = createHub();
     const resolved = routes.map((route) => {
-      const { clientId, topics, ...rest } = route.sse ?? {};
+      const { clientId, topics, resumable, ...rest } = route.sse ?? {};
       return {
         path: route.path,
         handler: route.handler,
@@ -46,6 +47,7 @@ const core: Target = {
           hub,
           clientId: clientId && ((req) => clientId(view(req))),
           topics: topics && ((req) => topics(view(req))),
+          resumable: resumableFor(resumable, view),
         }),
       };
     });

@@ -75,10 +75,19 @@ export interface RawSse {
   close(): void;
 }
 
-/** Opens `url` with `node:http` and resolves once the response head arrived. */
-export function rawSse(url: string, headers: Record<string, string> = {}): Promise<RawSse> {
+/**
+ * Opens `url` with `node:http` and resolves once the response head arrived. `init` makes it another method, with a
+ * body (a POST to a resumable route).
+ */
+export function rawSse(
+  url: string,
+  headers: Record<string, string> = {},
+  init: { method?: string; body?: string } = {},
+): Promise<RawSse> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers: { accept: 'text/event-stream', ...headers } }, (response) => {
+    const method = init.method ?? 'GET';
+    const all = { accept: 'text/event-stream', ...headers };
+    const req = http.request(url, { method, headers: all }, (response) => {
       const client: RawSse = {
         status: response.statusCode ?? 0,
         headers: response.headers,
@@ -122,5 +131,6 @@ export function rawSse(url: string, headers: Record<string, string> = {}): Promi
       resolve(client);
     });
     req.on('error', reject);
+    req.end(init.body);
   });
 }

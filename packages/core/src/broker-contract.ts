@@ -1,6 +1,8 @@
 // The seam between the hub and the transport: the hub owns local connections; a broker owns ordering, ids,
 // history and (for Redis) the other instances.
 
+import type { StreamLog } from './stream-log-contract.js';
+
 /** Who an event is for. */
 export type Target =
   | { readonly type: 'all' }
@@ -91,6 +93,11 @@ export interface Broker {
   control?(message: ControlMessage): void | Promise<void>;
   interest?(change: InterestChange, target: ClientOrTopic): void;
   close(): void | Promise<void>;
+  /**
+   * The storage of resumable streams ({@link StreamLog}), shared by every hub on this broker. A hub whose broker has
+   * none keeps them in memory, for itself. The broker closes it in `close()`.
+   */
+  readonly streams?: StreamLog;
 }
 
 /** See {@link Broker.interest}. */

@@ -1,5 +1,6 @@
 /**
- * `@ssekit/core/broker`: what a broker author needs. The {@link Broker} contract and the envelope types, `matches`
+ * `@ssekit/core/broker`: what a broker author needs. The {@link Broker} contract and the envelope types, the
+ * {@link StreamLog} contract of resumable streams (with {@link endEntry} and the in-memory log), `matches`
  * for replay filters, {@link History} for a broker that keeps events in memory, and the option and input checks
  * ssekit's own brokers use, so that a broker's errors read like the rest of ssekit's.
  *
@@ -20,6 +21,18 @@ export {
 } from './broker-contract.js';
 export { checkEvent, checkId, checkIdempotencyKey, checkRetry } from './frame.js';
 export { DEFAULT_HISTORY_SIZE, History, type HistoryOptions } from './history.js';
+export { createMemoryStreamLog, MemoryStreamLog } from './memory-stream-log.js';
+export {
+  type AppendResult,
+  type CreateResult,
+  endEntry,
+  type LogAppend,
+  type LogEntry,
+  type ReadResult,
+  type StreamEnd,
+  type StreamLog,
+  type StreamLogLimits,
+} from './stream-log-contract.js';
 export {
   assertClientId,
   assertKnownOptions,

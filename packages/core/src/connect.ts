@@ -4,6 +4,8 @@ import { endStream } from './end-stream.js';
 import { SseTypeError } from './errors.js';
 import { countRefusal, type Hub } from './hub.js';
 import { answerRefusal } from './limits.js';
+import { skipsHandler } from './resumable-binding.js';
+import { openResumable, type ResolvedResumable, type ResumableOptions, resolveResumable } from './resumable-route.js';
 import { createStream, type SseRequest, type SseResponse, type SseStream } from './stream.js';
 import { type Logger, type ResolvedStreamOptions, resolveStreamOptions, type StreamOptions } from './stream-options.js';
 import { setStreamRoute } from './stream-route.js';
@@ -34,6 +36,12 @@ export interface ConnectOptions<Req = SseRequest> extends StreamOptions {
    * request's path: every distinct value is a series of its own.
    */
   route?: string;
+  /**
+   * Makes the route's responses resumable streams, read from a bounded, expiring log by the request that started
+   * one and by any reconnect with its key (docs/streaming-responses.md); `true` for the defaults. Its handler runs
+   * for a request that starts a stream and calls `res.sse.resumable(producer)`. Cannot be combined with `topics`.
+   */
+  resumable?: boolean | ResumableOptions<Req>;
 }
 
 /** The topics a route's `topics()` returns: any iterable of names except a bare string. */
@@ -46,9 +54,10 @@ export interface ResolvedConnectOptions<Req = SseRequest> {
   readonly topics: ConnectOptions<Req>['topics'];
   readonly route: string | undefined;
   readonly stream: ResolvedStreamOptions;
+  readonly resumable: ResolvedResumable<Req> | undefined;
 }
 
-const ROUTE_KEYS = ['hub', 'clientId', 'topics', 'route'] as const;
+const ROUTE_KEYS = ['hub', 'clientId', 'topics', 'route', 'resumable'] as const;
 
 /**
  * Validates route options once. Unknown keys, bad durations or sizes and non-function callbacks throw here, when
@@ -61,7 +70,7 @@ export function resolveConnectOptions<Req>(
   if (options === null || typeof options !== 'object') {
     throw new SseTypeError('SSE_INVALID_OPTION', `SSE route options must be an object, got ${describe(options)}.`);
   }
-  const { hub, clientId, topics, route, ...streamOptions } = options;
+  const { hub, clientId, topics, route, resumable, ...streamOptions } = options;
   if (hub !== undefined && (hub === null || typeof hub !== 'object' || typeof hub.attach !== 'function')) {
     throw new SseTypeError(
       'SSE_INVALID_OPTION',
@@ -73,12 +82,20 @@ export function resolveConnectOptions<Req>(
     Object.fromEntries(Object.entries(streamOptions).filter(([key]) => !(key in extra))) as StreamOptions,
     [...ROUTE_KEYS, ...extraKeys],
   );
+  const resolvedResumable = resolveResumable<Req>(resumable);
+  if (resolvedResumable !== undefined && topics !== undefined) {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      'Options `resumable` and `topics` cannot be combined: a resumable stream carries its own events only.',
+    );
+  }
   return {
     hub,
     clientId: functionOption('clientId', clientId),
     topics: functionOption('topics', topics),
     route: checkRoute(route),
     stream,
+    resumable: resolvedResumable,
   };
 }
 
@@ -97,6 +114,11 @@ function checkRoute(route: unknown): string | undefined {
  * Accepts one SSE request for an adapter: asks the app for the client id and topics, validates them (400 on a
  * malformed one), applies the hub's connection limits, opens the stream and registers it (replaying what the client
  * missed when it sent `Last-Event-ID`).
+ *
+ * On a `resumable` route it serves the request as the protocol says (docs/protocol.md): a start (the stream's key
+ * in the `Ssekit-Stream-Key` head), a resume (the stream read from the log; the handler must not run, which
+ * {@link runRouteHandler} knows), or a cancel (answered 204, no stream); 400/403/404/409/410 are thrown before
+ * anything is written, as errors with that `statusCode`.
  *
  * A `HEAD` request gets the SSE head and an immediate end: the status and headers a `GET` would have, no stream.
  *
@@ -135,12 +157,28 @@ export async function openConnection<Req>(
     return undefined;
   }
 
-  const refusal = hub.admit(clientId);
-  if (refusal !== undefined) {
+  const refused = (): boolean => {
+    const refusal = hub.admit(clientId);
+    if (refusal === undefined) return false;
     countRefusal(hub, refusal);
     answerRefusal(refusal, hub.limitResponse, req, res, route.stream, clientId, beforeOpen);
-    return undefined;
+    return true;
+  };
+  if (route.resumable !== undefined) {
+    const resumable = route.resumable;
+    return openResumable({
+      hub,
+      resumable,
+      options: route.stream,
+      appRequest,
+      req,
+      res,
+      clientId,
+      refused,
+      beforeOpen,
+    });
   }
+  if (refused()) return undefined;
 
   beforeOpen?.();
   const stream = createStream(req, res, route.stream, clientId);
@@ -198,7 +236,7 @@ function logQuietly(logger: Logger, message: string, error: unknown): void {
 }
 
 /**
- * Runs an SSE route's handler once its stream is open. A synchronous throw or a rejection must not crash the process
+ * Runs an SSE route's handler once its stream is open (not for a request that resumes a resumable stream). A synchronous throw or a rejection must not crash the process
  * nor leave the client hanging: it is logged with the route's logger and the stream ends with reason `error`.
  * Resolves when the handler has settled; never rejects.
  */
@@ -207,6 +245,8 @@ export async function runRouteHandler<Req>(
   stream: SseStream,
   handler: () => unknown,
 ): Promise<void> {
+  // A resume of a resumable stream is served from its log: the handler ran once, for the request that started it.
+  if (skipsHandler(stream)) return;
   try {
     await handler();
   } catch (error) {

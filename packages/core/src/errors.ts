@@ -14,7 +14,14 @@ export type SseErrorCode =
   | 'SSE_TOO_MANY_CONNECTIONS'
   | 'SSE_BROKER_UNAVAILABLE'
   | 'SSE_ALREADY_ATTACHED'
-  | 'SSE_NO_STREAM';
+  | 'SSE_NO_STREAM'
+  | 'SSE_INVALID_STREAM_KEY'
+  | 'SSE_INVALID_STREAM_REQUEST'
+  | 'SSE_STREAM_NOT_FOUND'
+  | 'SSE_STREAM_EXPIRED'
+  | 'SSE_STREAM_FORBIDDEN'
+  | 'SSE_STREAM_EXISTS'
+  | 'SSE_NOT_RESUMABLE';
 
 /** Fields every ssekit error carries, whichever built-in error class it extends. */
 export interface SseErrorFields {

@@ -216,6 +216,27 @@ function assertBroker(broker: unknown): void {
       );
     }
   }
+  const streams = (b as { streams?: Record<string, unknown> } | null)?.streams;
+  if (streams !== undefined) {
+    for (const method of [
+      'create',
+      'append',
+      'read',
+      'follow',
+      'cancel',
+      'onCancel',
+      'setReaders',
+      'hasReaders',
+      'close',
+    ]) {
+      if (streams === null || typeof streams !== 'object' || typeof streams[method] !== 'function') {
+        throw new SseTypeError(
+          'SSE_INVALID_OPTION',
+          `Option \`broker\`: \`streams\`, when present, must implement StreamLog: \`${method}()\` is missing.`,
+        );
+      }
+    }
+  }
   if (b?.control !== undefined && typeof b.control !== 'function') {
     throw new SseTypeError('SSE_INVALID_OPTION', 'Option `broker`: `control`, when present, must be a method.');
   }

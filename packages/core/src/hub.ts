@@ -20,8 +20,10 @@ import {
 } from './hub-options.js';
 import { createCounters, type HubCounters, type HubStats, snapshot } from './hub-stats.js';
 import { type Refusal, refusalFor } from './limits.js';
+import { createMemoryStreamLog } from './memory-stream-log.js';
 import { HubMetrics, nameHub } from './metrics.js';
 import { Registry } from './registry.js';
+import { Resumables, setResumables } from './resumable.js';
 import { resume } from './resume.js';
 import type { CloseReason, SseStream } from './stream.js';
 import { assertClientId, assertTopic, normalizeTopics } from './validate.js';
@@ -51,6 +53,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly delivery: Delivery;
   private readonly failures: FailureLog;
   private readonly metrics: HubMetrics | undefined;
+  private readonly resumables: Resumables;
   private closing: Promise<void> | undefined;
   private readonly started: Promise<void>;
   // What the streams this hub registers call back (through their writer): no public member of the hub.
@@ -100,6 +103,9 @@ export class Hub extends EventEmitter<HubEvents> {
     this.control = new Control(this.broker, this.registry, this.counters);
     this.delivery = new Delivery(this.registry, this.counters, this.control);
     refusalCounters.set(this, this.counters);
+    const streams = this.broker.streams;
+    this.resumables = new Resumables(streams ?? createMemoryStreamLog(), streams === undefined);
+    setResumables(this, this.resumables);
     // Started synchronously: an event published right after createHub() must reach streams attached meanwhile.
     let started: void | Promise<void>;
     try {
@@ -235,6 +241,18 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   /**
+   * Cancels a resumable stream, from any instance sharing the broker: its log ends with `ssekit-error` `cancelled`
+   * (its readers get it and end) and its producer's signal aborts (reason `cancelled`), on whichever instance runs it.
+   * @returns `cancelled`; `ended` when it had ended already; `unknown` for a key the store does not hold (never
+   *   created, or expired).
+   * @throws SseTypeError `SSE_INVALID_STREAM_KEY` for a malformed key, SseError `SSE_HUB_CLOSED` once the hub is
+   *   closed. Rejects with the store's error (Redis unreachable).
+   */
+  cancelStream(key: string): Promise<'cancelled' | 'ended' | 'unknown'> {
+    return this.resumables.cancel(key);
+  }
+
+  /**
    * Whether a new connection for `clientId` would be accepted now.
    * @returns `undefined` when it would, or why not.
    */
@@ -272,8 +290,8 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   /**
-   * Closes gracefully: every connection gets a last `retry` hint and ends with reason `shutdown`, then the broker
-   * closes. `jitter` spreads the hints over `retry … retry + jitter` ms so that clients of a restarting instance
+   * Closes gracefully: every connection gets a last `retry` hint and ends with reason `shutdown`, the producers of
+   * resumable streams are stopped (their logs end with `ssekit-error` `lost`), then the broker closes. `jitter` spreads the hints over `retry … retry + jitter` ms so that clients of a restarting instance
    * do not all come back at once; without `retry`, each
    * connection's base is its own `retry` option (else `DEFAULT_CLOSE_RETRY`). Idempotent.
    */
@@ -296,9 +314,13 @@ export class Hub extends EventEmitter<HubEvents> {
     }
     this.failures.flush();
     this.metrics?.close();
-    this.closing = Promise.resolve(this.broker.close()).catch((error) => {
-      this.opts.logger.error('[ssekit] the broker failed to close cleanly.', error);
-    });
+    // Producers stop first (their streams end with `lost`), then the broker and its stream log close.
+    this.closing = this.resumables
+      .close()
+      .then(() => this.broker.close())
+      .catch((error) => {
+        this.opts.logger.error('[ssekit] the broker failed to close cleanly.', error);
+      });
     return this.closing;
   }
 

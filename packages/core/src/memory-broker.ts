@@ -9,6 +9,7 @@ import type {
 } from './broker-contract.js';
 import { SseError } from './errors.js';
 import { History, type HistoryOptions } from './history.js';
+import { MemoryStreamLog } from './memory-stream-log.js';
 import { assertKnownOptions } from './validate.js';
 
 /** Options of {@link createMemoryBroker}. */
@@ -21,7 +22,8 @@ export interface MemoryBrokerOptions {
  * The embedded default broker: delivers each event back to its hub at once, in the same tick, and keeps a bounded
  * history for resume. Ids are `<prefix>-<counter>`: short, ordered within the process, and recognisably foreign
  * after a restart (a new prefix), so a stale `Last-Event-ID` is reported as a gap, never misread.
- * Control messages (a disconnect) are handed back to the hub the same way, and kept out of history.
+ * Control messages (a disconnect) are handed back to the hub the same way, and kept out of history. Resumable
+ * streams are kept in a {@link MemoryStreamLog} (`streams`).
  *
  * A publish's `idempotencyKey` is ignored: this broker's publish cannot fail once it started (it stores and delivers
  * in the same call), so no attempt ever needs repeating, and an app that publishes again with the same key on
@@ -32,6 +34,8 @@ export class MemoryBroker implements Broker {
   private deliver: ((envelope: Envelope) => void) | undefined;
   private onControl: ((message: ControlMessage) => void) | undefined;
   private readonly history: History | undefined;
+  /** The in-memory store of resumable streams. */
+  readonly streams = new MemoryStreamLog();
   private readonly prefix = randomBytes(3).toString('hex');
   private counter = 0;
   private closed = false;
@@ -68,6 +72,7 @@ export class MemoryBroker implements Broker {
 
   close(): void {
     this.closed = true;
+    this.streams.close();
     this.deliver = undefined;
     this.onControl = undefined;
   }

@@ -74,7 +74,8 @@ export async function pipeInto(
   }
 }
 
-function toIterator(source: PipeSource): AsyncIterator<unknown> | Iterator<unknown> {
+/** The iterator of a source `pipe()` (or a resumable producer, `what`) can read; a typed error for anything else. */
+export function toIterator(source: PipeSource, what = 'pipe() takes'): AsyncIterator<unknown> | Iterator<unknown> {
   if (source !== null && typeof source === 'object') {
     const asyncIt = (source as AsyncIterable<unknown>)[Symbol.asyncIterator];
     if (typeof asyncIt === 'function') return asyncIt.call(source);
@@ -94,11 +95,12 @@ function toIterator(source: PipeSource): AsyncIterator<unknown> | Iterator<unkno
   }
   throw new SseTypeError(
     'SSE_INVALID_SOURCE',
-    `pipe() takes an async iterable, a Node Readable or a web ReadableStream, got ${describe(source)}.`,
+    `${what} an async iterable, a Node Readable or a web ReadableStream, got ${describe(source)}.`,
   );
 }
 
-function safeReturn(iterator: AsyncIterator<unknown> | Iterator<unknown>, logger: Logger): void {
+/** Calls the iterator's `return()` so generators run their `finally`; its failure is logged, never thrown. */
+export function safeReturn(iterator: AsyncIterator<unknown> | Iterator<unknown>, logger: Logger): void {
   if (typeof iterator.return !== 'function') return;
   try {
     const result = iterator.return();

@@ -2,6 +2,8 @@
 // keeps each stream's events (in the process for the in-memory broker, in Redis for @ssekit/redis), tells other
 // instances about new entries and cancels, and forgets a stream when it expires.
 
+import { DONE_EVENT, ERROR_EVENT } from './resumable-protocol.js';
+
 /** How a resumable stream ended, as its terminal entry says. */
 export type StreamEnd =
   | { readonly type: 'done' }
@@ -60,8 +62,23 @@ export type ReadResult =
       readonly owner: string | undefined;
       /** The entries after the position asked, oldest first; the last has `end` when the stream has ended. */
       readonly entries: readonly LogEntry[];
+      /** The `seq` of the newest entry (0 when there is none): a position past it was never issued. */
+      readonly head: number;
+      /** True once the stream has its terminal entry (the entry at `head`). */
+      readonly ended: boolean;
     }
   | { readonly status: 'unknown' | 'expired' };
+
+/**
+ * The terminal entry of a stream that ended so: event `ssekit-done` with data `{}`, or `ssekit-error` with data
+ * `{"reason", "message"?}`. Stores append it themselves for `cancel()` and a bound reached (`full`).
+ */
+export function endEntry(end: StreamEnd): LogAppend & { readonly end: StreamEnd } {
+  if (end.type === 'done') return { event: DONE_EVENT, data: '{}', end };
+  const body: { reason: string; message?: string } = { reason: end.reason };
+  if (end.message !== undefined) body.message = end.message;
+  return { event: ERROR_EVENT, data: JSON.stringify(body), end };
+}
 
 /**
  * Storage of resumable streams. Implementations: the in-memory broker's (the default) and `@ssekit/redis`'s.
@@ -76,7 +93,11 @@ export type ReadResult =
  * - `cancel(key)` appends a terminal `cancelled` entry (unless the stream has ended) and tells the producer's
  *   instance through `onCancel`, whichever instance that is.
  * - `setReaders(key, present)` / `hasReaders(key)` share across instances whether any instance has a reader of a
- *   stream, for the producer's grace period. Presence an instance set expires on its own if that instance dies.
+ *   stream, for the producer's grace period. An instance calls `setReaders(key, true)` when its first reader of the
+ *   key opens and `setReaders(key, false)` when its last one closes, so its calls alternate; `hasReaders` is true
+ *   while any instance's last call was `true`. Presence an instance set expires on its own if that instance dies.
+ * - Entries the log writes itself (`cancelled`, `too-large`) are {@link endEntry}'s, so that every store sends the
+ *   same terminal events.
  * - Everything about a stream, tombstone included, is gone some time after `ttl`: memory and keys return to where
  *   they were.
  */

@@ -19,6 +19,9 @@ import {
 import { writeHead } from './head.js';
 import { readLastEventId } from './last-event-id.js';
 import { type PipeOptions, type PipeResult, type PipeSource, pipeInto } from './pipe.js';
+import type { EventMap, Producer } from './producer.js';
+import { startProducer } from './resumable-binding.js';
+import type { StreamEnd } from './stream-log-contract.js';
 import { isResolved, type ResolvedStreamOptions, resolveStreamOptions, type StreamOptions } from './stream-options.js';
 import { assertClientId } from './validate.js';
 import { isGone, type StreamOwner, Writer } from './writer.js';
@@ -187,6 +190,24 @@ export class SseStream extends EventEmitter<StreamEvents> {
    */
   pipe(source: PipeSource, options: PipeOptions = {}): Promise<PipeResult> {
     return pipeInto(this, source, options, this.opts.logger);
+  }
+
+  /**
+   * Runs the producer of the resumable stream this request started (on a route declared with the `resumable`
+   * option): exactly once, whoever reads; every item it yields (`{ event, data }`, typed by `Events`) is appended to
+   * the stream's log with the next id, serialized like `send()`, and read by this connection and by every reconnect
+   * with the stream's key. The producer is not slowed by slow readers: the log is the buffer. Its `AbortSignal`
+   * aborts (`signal.reason`: `cancelled`, `abandoned`, `too-large`, `lost`) when the stream is cancelled from any
+   * instance, nobody read it for the route's `grace`, it reached a bound, or the hub closes. The log then ends with
+   * `ssekit-done`, or `ssekit-error` and its reason (`producer-error` when it throws: logged, its message kept out
+   * of the event unless the route sets `exposeErrors`). Write to a resumable stream only through its producer: what
+   * `send()` writes is not in the log, so a reconnect would not get it.
+   * @returns how the stream ended, once its terminal entry is in the log; never rejects.
+   * @throws SseError `SSE_NOT_RESUMABLE` on a stream that did not start a resumable stream, or on a second call;
+   *   SseTypeError `SSE_INVALID_SOURCE` for a producer that is not a function.
+   */
+  resumable<Events extends EventMap = EventMap>(producer: Producer<Events>): Promise<StreamEnd> {
+    return startProducer(this, producer as unknown as Producer);
   }
 
   /**

@@ -24,7 +24,8 @@ declare global {
     interface Response {
       /**
        * The SSE stream of this request, opened by the `sse()` middleware: `send`, `write`, `comment`, `close`,
-       * `pipe`, `signal`, `lastEventId`, `clientId`, `subscribe`/`unsubscribe`, `closeReason`.
+       * `pipe`, `signal`, `lastEventId`, `clientId`, `subscribe`/`unsubscribe`, `closeReason`; on a route declared
+       * with `sse({ resumable })`, `resumable(producer)` starts the stream's producer (docs/streaming-responses.md).
        *
        * Reading it on a route without `sse()` (or before `sse()` ran) throws an `SseError` with code
        * `SSE_NO_STREAM` rather than returning `undefined`.

@@ -6,6 +6,7 @@ import compression from 'compression';
 import cors from 'cors';
 import express5, { type Express, type Request, type RequestHandler } from 'express';
 import express4 from 'express4';
+import { resumableFor } from '../../../test/adapters/resumable-options.js';
 import type { Adapter, StartOptions, TestApp, TestRequest, TestRoute } from '../../../test/adapters/types.js';
 import { listen } from '../../../test/support/server.js';
 
@@ -23,12 +24,14 @@ function view(req: Request): TestRequest {
     params: req.params as Record<string, string | undefined>,
     query: req.query as Record<string, unknown>,
     headers: req.headers,
+    body: req.body,
   };
 }
 
 function toOptions(route: TestRoute, hub: ReturnType<typeof createHub>): SseOptions {
-  const { clientId, topics, ...rest } = route.sse ?? {};
+  const { clientId, topics, resumable, ...rest } = route.sse ?? {};
   const options: SseOptions = { ...rest, hub };
+  if (resumable !== undefined) options.resumable = resumableFor(resumable, view);
   if (clientId) options.clientId = (req) => clientId(view(req));
   if (topics) options.topics = (req) => topics(view(req));
   return options;
@@ -74,7 +77,10 @@ function expressAdapter(name: string, express: ExpressModule, form: Form, suppor
       const app = express();
       if (options.http2) bridgeToHttp2(app);
       if (options.corsAndCompression) app.use(cors({ origin: true }), compression({ threshold: 0 }));
-      for (const route of options.routes) app.get(route.path, ...routeHandlers(route, hub, form));
+      for (const route of options.routes) {
+        if (route.method === 'post') app.post(route.path, express.json(), ...routeHandlers(route, hub, form));
+        else app.get(route.path, ...routeHandlers(route, hub, form));
+      }
       if (form === 'middleware') app.use(sseErrors());
       return listenApp(app, hub, options.http2);
     },

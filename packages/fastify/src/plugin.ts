@@ -10,6 +10,12 @@ import type { SsekitFastifyOptions } from './types.js';
 async function ssekitPlugin(fastify: FastifyInstance, options: SsekitFastifyOptions): Promise<void> {
   // Fastify hands plugins a copy of their options; validate it as the defaults of every SSE route.
   const { hub: given, ...rest } = options ?? {};
+  if ('resumable' in rest) {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      "Option `resumable` makes one route's responses resumable streams: set it in that route's `sse` options, not the plugin's.",
+    );
+  }
   if ('route' in rest) {
     throw new SseTypeError(
       'SSE_INVALID_OPTION',

@@ -23,9 +23,9 @@ export type SseRouteOptions<Request = FastifyRequest> = ConnectOptions<Request>;
 
 /**
  * Options of `app.register(ssekit, options)`: defaults for every SSE route; `hub` also becomes `app.sse`. `route`
- * names one route, so it is a route's option only.
+ * names one route and `resumable` makes one route's responses resumable streams, so they are a route's options only.
  */
-export type SsekitFastifyOptions = Omit<SseRouteOptions<FastifyRequest>, 'route'>;
+export type SsekitFastifyOptions = Omit<SseRouteOptions<FastifyRequest>, 'route' | 'resumable'>;
 
 declare module 'fastify' {
   interface FastifyInstance<
@@ -45,7 +45,8 @@ declare module 'fastify' {
   interface FastifyReply {
     /**
      * The SSE stream of this request, on routes declared with the `sse` option: `send`, `write`, `comment`,
-     * `close`, `pipe`, `signal`, `lastEventId`, `clientId`, `subscribe`/`unsubscribe`, `closeReason`.
+     * `close`, `pipe`, `signal`, `lastEventId`, `clientId`, `subscribe`/`unsubscribe`, `closeReason`; on a route
+     * with `sse: { resumable }`, `resumable(producer)` starts the stream's producer (docs/streaming-responses.md).
      *
      * Reading it elsewhere (a route without `sse`, or a hook that runs before the handler) throws an `SseError`
      * with code `SSE_NO_STREAM` rather than returning `undefined`.

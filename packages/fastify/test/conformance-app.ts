@@ -4,6 +4,7 @@ import cors from '@fastify/cors';
 import type { EventData } from '@ssekit/core';
 import ssekit, { type SseRouteOptions } from '@ssekit/fastify';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { resumableFor } from '../../../test/adapters/resumable-options.js';
 import type { Adapter, StartOptions, TestApp, TestRequest, TestRoute } from '../../../test/adapters/types.js';
 import { trackSockets } from '../../../test/support/server.js';
 
@@ -12,13 +13,15 @@ function view(request: FastifyRequest): TestRequest {
     params: request.params as Record<string, string | undefined>,
     query: request.query as Record<string, unknown>,
     headers: request.headers,
+    body: request.body,
   };
 }
 
 function toOptions(route: TestRoute): SseRouteOptions | true {
   if (route.sse === undefined) return true;
-  const { clientId, topics, ...rest } = route.sse;
+  const { clientId, topics, resumable, ...rest } = route.sse;
   const options: SseRouteOptions = { ...rest };
+  if (resumable !== undefined) options.resumable = resumableFor(resumable, view);
   if (clientId) options.clientId = (request) => clientId(view(request));
   if (topics) options.topics = (request) => topics(view(request));
   return options;
@@ -54,18 +57,17 @@ export const fastifyAdapter: Adapter = {
     await app.register(ssekit, options.hub === undefined ? {} : { hub: options.hub });
     for (const route of options.routes) {
       const { refuse, handler } = route;
-      app.get(
-        route.path,
-        {
-          sse: toOptions(route),
-          preHandler: async (request, reply) => {
-            if (refuse?.(view(request))) await reply.code(204).send();
-          },
+      app.route({
+        method: route.method === 'post' ? 'POST' : 'GET',
+        url: route.path,
+        sse: toOptions(route),
+        preHandler: async (request, reply) => {
+          if (refuse?.(view(request))) await reply.code(204).send();
         },
-        async (request, reply) => {
+        handler: async (request, reply) => {
           if (handler) await handler(reply.sse, view(request));
         },
-      );
+      });
     }
     return listenFastify(app);
   },
