@@ -16,6 +16,9 @@ import { resolveOptions } from './validate.js';
 
 type Listener = (data: unknown, event: SseEvent) => void;
 
+/** Ends `text` with a full stop unless it ends a sentence already (a server's message often does). */
+const sentence = (text: string) => (/[.!?]$/.test(text) ? text : `${text}.`);
+
 /** Events an iterator has not taken yet; past this many the client stops reading the response (backpressure). */
 const HIGH_WATER_MARK = 1024;
 
@@ -144,7 +147,7 @@ export function connect<Events extends EventMap = UntypedEvents>(
       const { reason, message: text } = (data ?? {}) as { reason?: string; message?: string };
       const code = name === ERROR_EVENT ? 'SSE_CLIENT_STREAM_ERROR' : 'SSE_CLIENT_STREAM_RESET';
       const what = name === ERROR_EVENT ? 'The stream ended with an error' : 'The stream cannot be resumed';
-      return finish(new SseClientError(code, `${what}: ${reason}${text ? ` (${text})` : ''}.`, { reason }));
+      return finish(new SseClientError(code, sentence(`${what}: ${reason}${text ? ` (${text})` : ''}`), { reason }));
     }
     const event = { event: name, data, id: lastEventId };
     call(options.onEvent as ((event: SseEvent) => void) | undefined, event);
@@ -213,7 +216,7 @@ export function connect<Events extends EventMap = UntypedEvents>(
         const text = await readErrorMessage(response);
         const error = new SseClientError(
           'SSE_CLIENT_HTTP_STATUS',
-          `${config.method} ${config.url} answered ${status}${text ? `: ${text}` : ''}.`,
+          sentence(`${config.method} ${config.url} answered ${status}${text ? `: ${text}` : ''}`),
           { status },
         );
         if (status < 500) return finish(error);
@@ -329,7 +332,7 @@ export function connect<Events extends EventMap = UntypedEvents>(
       if (!response.ok) {
         throw new SseClientError(
           'SSE_CLIENT_HTTP_STATUS',
-          `Cancelling the stream: ${config.method} ${config.url} answered ${response.status}${text ? `: ${text}` : ''}.`,
+          sentence(`Cancelling: ${config.method} ${config.url} answered ${response.status}${text ? `: ${text}` : ''}`),
           { status: response.status },
         );
       }
