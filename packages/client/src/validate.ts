@@ -13,70 +13,70 @@ export interface Resolved {
   parse: (data: string, event: string) => unknown;
 }
 
-const CALLBACKS = ['onOpen', 'onEvent', 'onRetry', 'onError', 'parse', 'fetch'] as const;
+const MAX_DELAY = 2 ** 31 - 1;
 
-function invalid(what: string, value: unknown): SseClientError {
-  const got = typeof value === 'string' ? JSON.stringify(value) : typeof value;
-  return new SseClientError('SSE_CLIENT_INVALID_OPTION', `connect(): ${what}, got ${got}.`);
+function check(ok: boolean, what: string, value: unknown): void {
+  if (!ok) {
+    const got = typeof value === 'string' ? JSON.stringify(value) : typeof value;
+    throw new SseClientError('SSE_CLIENT_INVALID_OPTION', `connect(): ${what}, got ${got}.`);
+  }
 }
 
-function number(value: unknown, name: string, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
-    throw invalid(`${name} must be a number from ${min} to ${max}`, value);
-  }
-  return value;
+function number(options: object, name: string, min: number, max: number, fallback: number, prefix = ''): number {
+  const value = (options as Record<string, unknown>)[name] ?? fallback;
+  check(
+    typeof value === 'number' && value >= min && value <= max,
+    `${prefix}${name} must be a number from ${min} to ${max}`,
+    value,
+  );
+  return value as number;
 }
 
 /** Checks `connect()`'s arguments and fills in the defaults; throws `SSE_CLIENT_INVALID_OPTION`. */
 export function resolveOptions<Events extends EventMap>(url: unknown, options: ConnectOptions<Events>): Resolved {
-  if (typeof url !== 'string' && !(url instanceof URL)) throw invalid('the URL must be a string or a URL', url);
-  if (options === null || typeof options !== 'object') throw invalid('options must be an object', options);
-  for (const name of CALLBACKS) {
-    if (options[name] !== undefined && typeof options[name] !== 'function') {
-      throw invalid(`options.${name} must be a function`, options[name]);
-    }
-  }
-  const body = options.body;
-  if (typeof ReadableStream !== 'undefined' && body instanceof ReadableStream) {
-    throw invalid('options.body cannot be a ReadableStream (the first request may be sent again): pass its text', body);
-  }
-  const method = options.method ?? (body === undefined ? 'GET' : 'POST');
-  if (typeof method !== 'string' || !/^[!#$%&'*+.^`|~\w-]+$/.test(method)) {
-    throw invalid('options.method must be an HTTP method name', method);
-  }
-  if (body !== undefined && /^(GET|HEAD)$/i.test(method)) {
-    throw invalid(`options.body cannot go with method ${method}: use POST (or another method that has a body)`, method);
+  check(typeof url === 'string' || url instanceof URL, 'the URL must be a string or a URL', url);
+  check(options !== null && typeof options === 'object', 'options must be an object', options);
+  for (const name of ['onOpen', 'onEvent', 'onRetry', 'onError', 'parse', 'fetch'] as const) {
+    check(
+      options[name] === undefined || typeof options[name] === 'function',
+      `options.${name} must be a function`,
+      options[name],
+    );
   }
   for (const name of ['streamKey', 'lastEventId'] as const) {
-    if (options[name] !== undefined && typeof options[name] !== 'string') {
-      throw invalid(`options.${name} must be a string`, options[name]);
-    }
+    check(
+      options[name] === undefined || typeof options[name] === 'string',
+      `options.${name} must be a string`,
+      options[name],
+    );
   }
-  const signal = options.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal))
-    throw invalid('options.signal must be an AbortSignal', signal);
+  const { body, signal, retry: retryOption = {} } = options;
+  // A stream can be read once, and the first request may have to be sent again (a refused connection, a 5xx).
+  check(!(body instanceof ReadableStream), 'options.body cannot be a ReadableStream: pass its text', body);
+  const method = options.method ?? (body === undefined ? 'GET' : 'POST');
+  check(
+    typeof method === 'string' && /^[!#$%&'*+.^`|~\w-]+$/.test(method),
+    'options.method must be an HTTP method',
+    method,
+  );
+  check(body === undefined || !/^(GET|HEAD)$/i.test(method), 'options.body cannot go with method GET or HEAD', method);
+  check(signal === undefined || signal instanceof AbortSignal, 'options.signal must be an AbortSignal', signal);
   const fetch = options.fetch ?? globalThis.fetch;
-  if (typeof fetch !== 'function') throw invalid('no fetch: pass options.fetch on a runtime without one', fetch);
-  const retryOption = options.retry ?? {};
-  if (retryOption !== false && (retryOption === null || typeof retryOption !== 'object')) {
-    throw invalid('options.retry must be an object or false', retryOption);
-  }
+  check(typeof fetch === 'function', 'no global fetch here: pass options.fetch', fetch);
+  check(
+    retryOption === false || (retryOption !== null && typeof retryOption === 'object'),
+    'options.retry must be an object or false',
+    retryOption,
+  );
   let retry: Required<RetryOptions> | undefined;
   if (retryOption !== false) {
-    const initialDelay = number(retryOption.initialDelay, 'retry.initialDelay', 0, 2 ** 31 - 1, 1000);
+    const initialDelay = number(retryOption, 'initialDelay', 0, MAX_DELAY, 1000, 'retry.');
     retry = {
       initialDelay,
-      maxDelay: number(
-        retryOption.maxDelay,
-        'retry.maxDelay',
-        initialDelay,
-        2 ** 31 - 1,
-        Math.max(initialDelay, 30_000),
-      ),
-      factor: number(retryOption.factor, 'retry.factor', 1, 100, 2),
-      jitter: number(retryOption.jitter, 'retry.jitter', 0, 1, 0.5),
-      maxAttempts: number(retryOption.maxAttempts, 'retry.maxAttempts', 0, Infinity, Infinity),
+      maxDelay: number(retryOption, 'maxDelay', initialDelay, MAX_DELAY, Math.max(initialDelay, 30_000), 'retry.'),
+      factor: number(retryOption, 'factor', 1, 100, 2, 'retry.'),
+      jitter: number(retryOption, 'jitter', 0, 1, 0.5, 'retry.'),
+      maxAttempts: number(retryOption, 'maxAttempts', 0, Infinity, Infinity, 'retry.'),
     };
   }
   return {
@@ -84,7 +84,7 @@ export function resolveOptions<Events extends EventMap>(url: unknown, options: C
     method,
     fetch,
     retry,
-    idleTimeout: number(options.idleTimeout, 'options.idleTimeout', 0, 2 ** 31 - 1, 0),
+    idleTimeout: number(options, 'idleTimeout', 0, MAX_DELAY, 0, 'options.'),
     parse: options.parse ?? ((data) => JSON.parse(data)),
   };
 }

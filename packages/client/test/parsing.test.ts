@@ -104,7 +104,11 @@ describe('checking its arguments', () => {
       () => connect(42 as unknown as string),
       /the URL must be a string or a URL, got number/,
     ],
-    ['a body with GET', () => connect('http://x', { method: 'GET', body: 'x' }), /body cannot go with method GET/],
+    [
+      'a body with GET',
+      () => connect('http://x', { method: 'GET', body: 'x' }),
+      /body cannot go with method GET or HEAD/,
+    ],
     ['a stream body', () => connect('http://x', { body: new ReadableStream() as never }), /cannot be a ReadableStream/],
     ['a negative delay', () => connect('http://x', { retry: { initialDelay: -1 } }), /retry.initialDelay must be/],
     [
@@ -112,7 +116,7 @@ describe('checking its arguments', () => {
       () => connect('http://x', { retry: { jitter: 2 } }),
       /retry.jitter must be a number from 0 to 1/,
     ],
-    ['a method with a space', () => connect('http://x', { method: 'GE T' }), /options.method must be/],
+    ['a method with a space', () => connect('http://x', { method: 'GE T' }), /options.method must be an HTTP method/],
     [
       'a non-function callback',
       () => connect('http://x', { onEvent: 1 as never }),
