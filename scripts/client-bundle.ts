@@ -2,7 +2,7 @@
  * The browser bundle of @ssekit/client (ESM, eventsource-parser included), built from the sources with esbuild, and
  * the size of it and of eventsource-parser alone, minified and gzipped.
  *
- *   pnpm client:size      prints both sizes (bytes, min+gzip)
+ *   pnpm client:size      prints the sizes (bytes, min+gzip), and that of the `eventsource` package beside them
  *
  * The Chromium test (test/client/chromium.test.ts) serves the same bundle to a page.
  */
@@ -15,9 +15,13 @@ import { build } from 'esbuild';
 const root = resolve(import.meta.dirname, '..');
 
 /** Bundles `contents` (an ES module) for the browser; `minify` as for production. Returns the code. */
-async function bundle(contents: string, minify: boolean): Promise<string> {
+async function bundle(
+  contents: string,
+  minify: boolean,
+  resolveDir = join(root, 'packages', 'client'),
+): Promise<string> {
   const result = await build({
-    stdin: { contents, resolveDir: join(root, 'packages', 'client'), loader: 'ts', sourcefile: 'entry.ts' },
+    stdin: { contents, resolveDir, loader: 'ts', sourcefile: 'entry.ts' },
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -40,6 +44,8 @@ export interface ClientSizes {
   client: number;
   /** eventsource-parser alone (`createParser` and the rest of its entry point). */
   parser: number;
+  /** The `eventsource` package (v4, an `EventSource` on fetch, eventsource-parser included), for comparison. */
+  eventsource: number;
 }
 
 export async function measureClientSizes(): Promise<ClientSizes> {
@@ -47,12 +53,14 @@ export async function measureClientSizes(): Promise<ClientSizes> {
   return {
     client: gzipped(await clientBundle(true)),
     parser: gzipped(await bundle(`export * from 'eventsource-parser';`, true)),
+    eventsource: gzipped(await bundle(`export * from 'eventsource';`, true, root)),
   };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { client, parser } = await measureClientSizes();
+  const { client, parser, eventsource } = await measureClientSizes();
   console.log(`@ssekit/client (with eventsource-parser): ${client} bytes min+gzip`);
   console.log(`eventsource-parser alone:                 ${parser} bytes min+gzip`);
   console.log(`@ssekit/client's own code:                ${client - parser} bytes (the difference)`);
+  console.log(`eventsource v4 (for comparison):          ${eventsource} bytes min+gzip`);
 }
