@@ -36,6 +36,7 @@ const redisAliases = redisMajor === '5' ? [{ find: /^redis(\/.*)?$/, replacement
 const needsMoreThanAProcess = ['packages/core/test/dist.test.ts', 'packages/redis/test/client-template.test.ts'];
 const chromiumFiles = [
   'test/adapters/browser.test.ts',
+  'test/client/chromium.test.ts',
   'test/adapters/event-id-resume-chromium.test.ts',
   'test/demo/page.test.ts',
   'test/demo/redis.test.ts',

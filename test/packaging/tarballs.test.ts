@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-// The four packages as npm users get them: packed by `pnpm pack` (which rewrites `workspace:^`), installed with npm
+// The five packages as npm users get them: packed by `pnpm pack` (which rewrites `workspace:^`), installed with npm
 // from the tarballs into a project outside the workspace next to express, fastify and redis from the registry, then
 // linted (publint, attw), run (an Express ES module app, a Fastify CommonJS app, both forms in one process) and
 // type-checked (TypeScript nodenext, node16, bundler). `pnpm test` builds first; run `pnpm build` before this file.
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixtures = fileURLToPath(new URL('./fixtures', import.meta.url));
-const PACKAGES = ['core', 'express', 'fastify', 'redis'] as const;
+const PACKAGES = ['client', 'core', 'express', 'fastify', 'redis'] as const;
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
 
 interface Output {
@@ -148,6 +148,13 @@ describe('the packed packages, installed from their tarballs outside the workspa
       type: 'text/event-stream; charset=utf-8',
       event: 'hello',
       data: { from: 'express-esm' },
+    });
+  }, 40_000);
+
+  it('reads the typed events of an Express route with @ssekit/client on Node fetch, until ssekit-done', async () => {
+    expect(await runApp(app, 'client-app.mjs')).toEqual({
+      events: [{ event: 'tick', data: { n: 1 }, id: '' }],
+      state: 'closed',
     });
   }, 40_000);
 
