@@ -17,8 +17,10 @@ describe('a client that left before the stream opened', () => {
     teardown.defer(clock.stop);
     const before = clock.size;
     let stream: SseStream | undefined;
+    let arrived = false;
     const server = useServer(
       await serveStreams(async (req, res) => {
+        arrived = true;
         // An app that looks the client up asynchronously (clientId()) while the client goes away.
         await new Promise((resolve) => res.once('close', resolve));
         stream = createStream(req, res, { heartbeat: 1000 });
@@ -27,7 +29,7 @@ describe('a client that left before the stream opened', () => {
     );
     const request = http.get(server.url);
     request.on('error', () => undefined);
-    await sleep(20);
+    await waitFor(() => arrived, 'the request to reach the server');
     request.destroy();
     await waitFor(() => stream !== undefined, 'the late stream');
     expect(stream!.closed).toBe(true);
