@@ -10,7 +10,7 @@
  * - `SSE_CLIENT_CONNECTION_LOST`: a stream that cannot be resumed (a request with a body on a route that is not
  *   resumable) dropped before it ended; reconnecting would send the body again.
  * - `SSE_CLIENT_RETRIES_EXHAUSTED`: `retry.maxAttempts` reconnects in a row failed; `cause` is the last failure.
- * - `SSE_CLIENT_INVALID_DATA`: the `parse` function threw on an event's data (by default: the data is not JSON).
+ * - `SSE_CLIENT_INVALID_DATA`: the `parse` function threw on an event's data.
  * - `SSE_CLIENT_LISTENER_ERROR`: a callback or listener threw; `cause` is what it threw.
  * - `SSE_CLIENT_NOT_RESUMABLE`: `cancel()` on a stream whose key is not known.
  * - `SSE_CLIENT_ALREADY_ITERATED`: a second `for await` over the same client.

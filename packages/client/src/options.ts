@@ -40,7 +40,8 @@ export interface ConnectOptions<Events extends EventMap = UntypedEvents> {
   signal?: AbortSignal;
   /**
    * Turns an event's data into the value the client delivers; a throw ends the stream with
-   * `SSE_CLIENT_INVALID_DATA`. Default `JSON.parse`. Use `(data) => data` for plain text.
+   * `SSE_CLIENT_INVALID_DATA`. Default: `JSON.parse`, and the text itself when the data is not JSON (as ssekit sends
+   * strings as they are and other values as JSON). Use `(data) => data` to always get the text.
    */
   parse?: (data: string, event: string) => unknown;
   /** Backoff between reconnects; `false` never reconnects. */

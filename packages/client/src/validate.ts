@@ -85,6 +85,18 @@ export function resolveOptions<Events extends EventMap>(url: unknown, options: C
     fetch,
     retry,
     idleTimeout: number(options, 'idleTimeout', 0, MAX_DELAY, 0, 'options.'),
-    parse: options.parse ?? ((data) => JSON.parse(data)),
+    parse: options.parse ?? jsonOrText,
   };
+}
+
+/**
+ * The default `parse`: the mirror of ssekit's serializer, which sends strings as they are and other values as JSON.
+ * Data that is not JSON is delivered as its text.
+ */
+function jsonOrText(data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return data;
+  }
 }

@@ -62,9 +62,20 @@ describe('reading events', () => {
     expect((await collect(client)).map((e) => e.data)).toEqual([1, 2]);
   });
 
-  it('ends with SSE_CLIENT_INVALID_DATA when the data is not JSON and no parse function is given', async () => {
-    const server = await serving('data: not json\n\n');
+  it('delivers data that is not JSON as its text when no parse function is given', async () => {
+    const server = await serving('data: not json\n\ndata: {"a":1}\n\n');
     const client = connect(server.url);
+    expect((await collect(client)).map((e) => e.data)).toEqual(['not json', { a: 1 }]);
+  });
+
+  it('ends with SSE_CLIENT_INVALID_DATA when the parse function throws', async () => {
+    const server = await serving('data: not json\n\n');
+    const client = connect(server.url, {
+      parse: (data) => {
+        if (!data.startsWith('{')) throw new Error('not an object');
+        return data;
+      },
+    });
     await expect(client.done).rejects.toMatchObject({ name: 'SseClientError', code: 'SSE_CLIENT_INVALID_DATA' });
   });
 
