@@ -18,6 +18,16 @@ export {
 } from './broker-contract.js';
 export { checkEvent, checkId, checkIdempotencyKey, checkRetry } from './frame.js';
 export { DEFAULT_HISTORY_SIZE, History, type HistoryOptions } from './history.js';
+export type {
+  AppendResult,
+  CreateResult,
+  LogAppend,
+  LogEntry,
+  ReadResult,
+  StreamEnd,
+  StreamLog,
+  StreamLogLimits,
+} from './stream-log-contract.js';
 export {
   assertClientId,
   assertKnownOptions,

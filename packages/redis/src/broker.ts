@@ -24,6 +24,7 @@ import {
 import { StreamReader } from './reader.js';
 import { replayFrom } from './replay.js';
 import { runPublish } from './script.js';
+import { RedisStreamLog } from './stream-log.js';
 
 /**
  * A broker on a Redis Stream: every instance of an app appends its events to one stream and reads the stream back,
@@ -53,6 +54,11 @@ export class RedisBroker implements Broker {
    * publishing.
    */
   readonly assignsIds = true;
+  /**
+   * Resumable streams on this Redis, shared by every instance with the same broker `key`: see
+   * {@link RedisStreamLog}. Closed with the broker.
+   */
+  readonly streams: RedisStreamLog;
   private readonly options: ResolvedRedisBrokerOptions;
   private readonly epochKey: string;
   private readonly publisher: Connection;
@@ -98,6 +104,7 @@ export class RedisBroker implements Broker {
       },
       this.abort.signal,
     );
+    this.streams = new RedisStreamLog(resolvedConnection, this.publisher, this.options);
   }
 
   /** True while both connections to Redis are up and the reader knows where it is in the stream. */
@@ -220,9 +227,11 @@ export class RedisBroker implements Broker {
     this.reader.stop();
     // Nothing will be delivered any more; a hub still waiting for the start has nothing left to wait for.
     this.settleStartup?.();
+    const streams = this.streams.close();
     this.closing = (async () => {
       await this.readerConnection.close();
       await this.loop;
+      await streams;
       await this.publisher.close(this.options.commandTimeout);
     })();
     return this.closing;

@@ -1,4 +1,4 @@
-import { type Logger, SseError, SseTypeError } from '@ssekit/core';
+import { type Logger, SseError, SseRangeError, SseTypeError } from '@ssekit/core';
 import { assertKnownOptions, checkEvent, describe, positiveIntOption } from '@ssekit/core/broker';
 
 /**
@@ -49,6 +49,17 @@ export interface RedisBrokerOptions {
    * appends nothing and resolves with the first one's id. Cover your longest retry. Default 300 000 (5 minutes).
    */
   idempotencyWindow?: number;
+  /**
+   * Resumable streams (`broker.streams`): how long, in ms, a stream that expired still answers `expired` (HTTP 410)
+   * rather than `unknown` (404). Only a small marker key per stream is kept that long. Default 3 600 000 (1 hour).
+   */
+  streamTombstone?: number;
+  /**
+   * Resumable streams: how long, in ms, this instance's "I have a reader of this stream" lasts in Redis without being
+   * renewed. It is renewed every third of that while the reader stays, so the presence of an instance that died or
+   * lost Redis lapses within this time and its producers' grace period can start. Default 10 000.
+   */
+  streamReaderLease?: number;
 }
 
 /** Options after validation. */
@@ -62,6 +73,8 @@ export interface ResolvedRedisBrokerOptions {
   readonly resetEvent: string | false;
   readonly logger: Logger;
   readonly idempotencyWindow: number;
+  readonly streamTombstone: number;
+  readonly streamReaderLease: number;
 }
 
 /** Default stream key. */
@@ -76,6 +89,12 @@ export const DEFAULT_COMMAND_TIMEOUT = 5000;
 export const DEFAULT_BATCH_SIZE = 500;
 /** Default `idempotencyWindow`, ms. */
 export const DEFAULT_IDEMPOTENCY_WINDOW = 300_000;
+/** Default `streamTombstone`, ms. */
+export const DEFAULT_STREAM_TOMBSTONE = 3_600_000;
+/** Default `streamReaderLease`, ms. */
+export const DEFAULT_STREAM_READER_LEASE = 10_000;
+// Below this a lease would be renewed more often than every 100 ms, a busy loop against Redis for every reader.
+const MIN_STREAM_READER_LEASE = 300;
 
 const OPTION_KEYS = [
   'key',
@@ -87,6 +106,8 @@ const OPTION_KEYS = [
   'resetEvent',
   'logger',
   'idempotencyWindow',
+  'streamTombstone',
+  'streamReaderLease',
 ] as const;
 
 // A key is also shown in logs; control characters there only hide mistakes.
@@ -134,7 +155,20 @@ export function resolveOptions(options: unknown): ResolvedRedisBrokerOptions {
     resetEvent,
     logger: logger as Logger,
     idempotencyWindow: positiveIntOption('idempotencyWindow', o.idempotencyWindow, DEFAULT_IDEMPOTENCY_WINDOW),
+    streamTombstone: positiveIntOption('streamTombstone', o.streamTombstone, DEFAULT_STREAM_TOMBSTONE),
+    streamReaderLease: leaseOption(o.streamReaderLease),
   };
+}
+
+function leaseOption(value: unknown): number {
+  const lease = positiveIntOption('streamReaderLease', value, DEFAULT_STREAM_READER_LEASE);
+  if (lease < MIN_STREAM_READER_LEASE) {
+    throw new SseRangeError(
+      'SSE_INVALID_OPTION',
+      `Option \`streamReaderLease\` must be at least ${MIN_STREAM_READER_LEASE} ms (it is renewed every third of it), got ${lease}.`,
+    );
+  }
+  return lease;
 }
 
 /** Validates the first argument: exactly one of `url` and `client`. */
