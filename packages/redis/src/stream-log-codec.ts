@@ -66,7 +66,10 @@ export function checkAppend(entry: unknown): string {
     throw new SseTypeError('SSE_INVALID_DATA', 'A stream log entry needs its `data` serialized to a string.');
   }
   if (e.event !== undefined && (typeof e.event !== 'string' || e.event === '' || /[\r\n]/.test(e.event))) {
-    throw new SseTypeError('SSE_INVALID_FIELD', 'A stream log entry `event` must be a non-empty name without newlines.');
+    throw new SseTypeError(
+      'SSE_INVALID_FIELD',
+      'A stream log entry `event` must be a non-empty name without newlines.',
+    );
   }
   if (e.end === undefined) return '';
   const end = e.end as Partial<StreamEnd> & { reason?: unknown; message?: unknown };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SseError, SseTypeError } from '@ssekit/core';
+import { type SseError, SseTypeError } from '@ssekit/core';
 import type {
   AppendResult,
   CreateResult,
@@ -179,7 +179,10 @@ export class RedisStreamLog implements StreamLog {
     this.assertOpen();
     checkStreamKey(key);
     if (typeof after !== 'number' || !Number.isSafeInteger(after) || after < 0) {
-      throw new SseTypeError('SSE_INVALID_FIELD', `read() takes a position (a whole number >= 0), got ${String(after)}.`);
+      throw new SseTypeError(
+        'SSE_INVALID_FIELD',
+        `read() takes a position (a whole number >= 0), got ${String(after)}.`,
+      );
     }
     const result = await this.readAll(key, after);
     if (result.status !== 'ok') return { status: result.status };
