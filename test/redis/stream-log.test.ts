@@ -13,6 +13,8 @@ import {
   uniqueKey,
 } from '../support/redis.js';
 import {
+  collect,
+  created,
   expectEventually,
   limits,
   type StreamLogHarness,
@@ -116,6 +118,45 @@ describe.skipIf(requirement.skip)('Redis stream log', () => {
     const keys = (await keysOf(redis.url, `${h.prefix}:*`)).sort();
     const base = `${h.prefix}:rs:{${key}}`;
     expect(keys).toEqual([`${base}:l`, `${base}:m`, `${base}:r`, `${base}:t`]);
+  });
+
+  it('a follower of a stream that is gone before its end gets a terminal lost entry', async () => {
+    const h = teardown.track(await redisHarness(redis.url));
+    const [producer, reader] = [await h.open(), await h.open()];
+    const key = streamKey();
+    const generation = await created(producer, key, { ttl: 200 });
+    const followed = collect(reader, key);
+    await producer.append(key, generation, { data: 'a' });
+    await waitFor(() => followed.entries.length === 1, 'the entry');
+    // The producer goes quiet past the ttl; a new stream of the same key then starts.
+    await expectEventually(async () => (await producer.read(key, 0)).status, 'expired', 5000);
+    const again = await producer.create(key, undefined, limits());
+    if (!again.ok) throw new Error('not recreated');
+    await producer.append(key, again.generation, { data: 'other stream' });
+    await waitFor(() => followed.entries.length === 2, 'the lost entry', 5000);
+    followed.stop();
+    expect(followed.entries[1]).toMatchObject({
+      seq: 2,
+      event: 'ssekit-error',
+      end: { type: 'error', reason: 'lost' },
+    });
+  });
+
+  it('read returns a long log whole, read in pages of batchSize', async () => {
+    const h = teardown.track(await redisHarness(redis.url, { batchSize: 7 }));
+    const log = await h.open();
+    const key = streamKey();
+    const created = await log.create(key, undefined, limits());
+    if (!created.ok) throw new Error('not created');
+    for (let i = 1; i <= 30; i++) await log.append(key, created.generation, { data: `e${i}` });
+    const all = await log.read(key, 0);
+    expect(all.status === 'ok' && all.entries.map((e) => `${e.seq}:${e.data}`)).toEqual(
+      Array.from({ length: 30 }, (_, i) => `${i + 1}:e${i + 1}`),
+    );
+    const tail = await log.read(key, 13);
+    expect(tail.status === 'ok' && tail.entries.map((e) => e.seq)).toEqual(
+      Array.from({ length: 17 }, (_, i) => i + 14),
+    );
   });
 
   it('a follower whose pub/sub connection is cut gets every entry once, in order, after it reconnects', async () => {
