@@ -124,8 +124,10 @@ describe.skipIf(requirement.skip)('Redis stream log', () => {
     const h = teardown.track(await redisHarness(redis.url));
     const [producer, reader] = [await h.open(), await h.open()];
     const key = streamKey();
-    const generation = await created(producer, key, { ttl: 200 });
+    const generation = await created(producer, key, { ttl: 1000 });
+    // As a reader does: follow, then read.
     const followed = collect(reader, key);
+    expect((await reader.read(key, 0)).status).toBe('ok');
     await producer.append(key, generation, { data: 'a' });
     await waitFor(() => followed.entries.length === 1, 'the entry');
     // The producer goes quiet past the ttl; a new stream of the same key then starts.

@@ -26,13 +26,16 @@ export class Subscriber {
   private readonly connection: Connection;
   private client: PubSubClient | undefined;
   private readonly subscriptions = new Map<string, Subscription>();
+  // Of the current connection: channels whose subscription Redis confirmed, and those asked for (since when).
+  private readonly confirmed = new Set<string>();
+  private readonly requested = new Map<string, number>();
   private readonly dispatch = (message: string, channel: string): void => {
     this.subscriptions.get(channel)?.message(message);
   };
 
   constructor(
     redis: RedisConnection,
-    timeout: number,
+    private readonly timeout: number,
     hooks: ConnectionHooks,
     private readonly report: (message: string, error: unknown) => void,
   ) {
@@ -50,6 +53,8 @@ export class Subscriber {
       {
         up: (downFor) => {
           hooks.up(downFor);
+          this.confirmed.clear();
+          this.requested.clear();
           if (this.subscriptions.size > 0) this.subscribe([...this.subscriptions.keys()]);
         },
         down: (error) => hooks.down(error),
@@ -71,14 +76,28 @@ export class Subscriber {
 
   remove(channel: string): void {
     if (!this.subscriptions.delete(channel)) return;
+    this.confirmed.delete(channel);
+    this.requested.delete(channel);
     const client = this.client;
     // A connection that is down has no subscriptions; its successor will not be given this one.
     if (this.connection.isReady && client !== undefined) client.unsubscribe([channel], this.dispatch).catch(noop);
   }
 
-  /** Sends a PING, so that a connection that went silent is noticed (by the command timeout) and replaced. */
-  ping(): void {
-    if (this.connection.isReady) this.connection.command(['PING']).catch(noop);
+  /**
+   * Called by the broker's timer. Sends a PING, so that a connection that went silent is noticed (by the command
+   * timeout) and replaced, and asks again for any subscription Redis refused or left unconfirmed.
+   */
+  check(): void {
+    if (!this.connection.isReady) return;
+    this.connection.command(['PING']).catch(noop);
+    const now = Date.now();
+    const missing: string[] = [];
+    for (const channel of this.subscriptions.keys()) {
+      if (this.confirmed.has(channel)) continue;
+      const since = this.requested.get(channel);
+      if (since === undefined || now - since > this.timeout) missing.push(channel);
+    }
+    if (missing.length > 0) this.subscribe(missing);
   }
 
   close(): Promise<void> {
@@ -91,14 +110,24 @@ export class Subscriber {
     if (client === undefined) return;
     const generation = this.connection.generation;
     const current = (): boolean => this.connection.isReady && this.connection.generation === generation;
+    const now = Date.now();
+    for (const channel of channels) this.requested.set(channel, now);
     client.subscribe(channels, this.dispatch).then(
       () => {
         // A subscription confirmed by a connection since replaced is not in place; the next one's `up` redoes it.
         if (!current()) return;
-        for (const channel of channels) this.subscriptions.get(channel)?.active();
+        for (const channel of channels) {
+          const subscription = this.subscriptions.get(channel);
+          if (subscription === undefined) continue;
+          this.requested.delete(channel);
+          this.confirmed.add(channel);
+          subscription.active();
+        }
       },
       (error: unknown) => {
-        if (current()) this.report('[ssekit] Redis refused a resumable-stream subscription.', error);
+        if (!current()) return;
+        for (const channel of channels) this.requested.delete(channel);
+        this.report('[ssekit] Redis refused a resumable-stream subscription; asking again.', error);
       },
     );
   }

@@ -278,7 +278,7 @@ export class RedisStreamLog implements StreamLog {
     if (present) this.startTimer();
   }
 
-  hasReaders(key: string): Promise<boolean> {
+  async hasReaders(key: string): Promise<boolean> {
     this.assertOpen();
     checkStreamKey(key);
     return this.presence.has(key);
@@ -386,7 +386,7 @@ export class RedisStreamLog implements StreamLog {
     for (const follower of this.followers.values()) if (follower.needsSync) follower.sync();
     const now = Date.now();
     for (const [key, owned] of this.owned) if (owned.expiresAt <= now) this.owned.delete(key);
-    if (this.subscriber.size > 0) this.subscriber.ping();
+    if (this.subscriber.size > 0) this.subscriber.check();
     if (this.presence.size === 0 && this.followers.size === 0 && this.owned.size === 0 && this.subscriber.size === 0) {
       clearInterval(this.timer);
       this.timer = undefined;
