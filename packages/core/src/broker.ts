@@ -22,6 +22,7 @@ export {
 export { checkEvent, checkId, checkIdempotencyKey, checkRetry } from './frame.js';
 export { DEFAULT_HISTORY_SIZE, History, type HistoryOptions } from './history.js';
 export { createMemoryStreamLog, MemoryStreamLog } from './memory-stream-log.js';
+export { checkAppend, checkLimits, checkListener, checkPosition, checkStreamKey } from './stream-log-checks.js';
 export {
   type AppendResult,
   type CreateResult,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { SseError } from './errors.js';
+import { SseError, SseTypeError } from './errors.js';
+import { checkAppend, checkLimits, checkListener, checkPosition, checkStreamKey } from './stream-log-checks.js';
 import {
   type AppendResult,
   type CreateResult,
@@ -62,6 +63,11 @@ export class MemoryStreamLog implements StreamLog {
 
   async create(key: string, owner: string | undefined, limits: StreamLogLimits): Promise<CreateResult> {
     if (this.closed) throw closedError();
+    checkStreamKey(key);
+    if (owner !== undefined && typeof owner !== 'string') {
+      throw new SseTypeError('SSE_INVALID_FIELD', 'A resumable stream owner must be a string or undefined.');
+    }
+    limits = checkLimits(limits);
     if (this.streams.has(key)) return { ok: false, reason: 'exists' };
     this.tombstones.delete(key);
     const generation = randomBytes(8).toString('hex');
@@ -79,13 +85,16 @@ export class MemoryStreamLog implements StreamLog {
   }
 
   async append(key: string, generation: string, entry: LogAppend & { end?: StreamEnd }): Promise<AppendResult> {
+    checkStreamKey(key);
+    checkAppend(entry);
     const stored = this.streams.get(key);
     if (stored === undefined || stored.generation !== generation || stored.ended)
       return { ok: false, reason: 'stopped' };
     if (entry.end === undefined) {
       const size = sizeOf(entry);
       const { maxEvents, maxBytes } = stored.limits;
-      if (stored.entries.length + 1 > maxEvents || stored.bytes + size > maxBytes) {
+      // One place stays for the terminal entry: the log never holds more than maxEvents entries.
+      if (stored.entries.length + 2 > maxEvents || stored.bytes + size > maxBytes) {
         this.push(key, stored, endEntry({ type: 'error', reason: 'too-large' }));
         return { ok: false, reason: 'full' };
       }
@@ -95,6 +104,8 @@ export class MemoryStreamLog implements StreamLog {
   }
 
   async read(key: string, after: number): Promise<ReadResult> {
+    checkStreamKey(key);
+    checkPosition(after);
     const stored = this.streams.get(key);
     if (stored === undefined) return { status: this.tombstones.has(key) ? 'expired' : 'unknown' };
     const entries = stored.entries;
@@ -108,6 +119,8 @@ export class MemoryStreamLog implements StreamLog {
   }
 
   follow(key: string, listener: (entry: LogEntry) => void): () => void {
+    checkStreamKey(key);
+    checkListener(listener, 'follow');
     let set = this.followers.get(key);
     if (set === undefined) {
       set = new Set();
@@ -124,6 +137,7 @@ export class MemoryStreamLog implements StreamLog {
   }
 
   async cancel(key: string): Promise<'cancelled' | 'ended' | 'unknown'> {
+    checkStreamKey(key);
     const stored = this.streams.get(key);
     if (stored === undefined) return 'unknown';
     if (stored.ended) return 'ended';
@@ -133,6 +147,7 @@ export class MemoryStreamLog implements StreamLog {
   }
 
   onCancel(listener: (key: string) => void): () => void {
+    checkListener(listener, 'onCancel');
     // Wrapped so that two subscriptions of one function are two.
     const own = (key: string): void => listener(key);
     this.cancelListeners.add(own);

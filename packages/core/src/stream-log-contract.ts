@@ -33,7 +33,7 @@ export interface LogEntry extends LogAppend {
 
 /** Bounds of one stream's log, fixed when it is created. */
 export interface StreamLogLimits {
-  /** Most events the log holds; the producer is stopped with `too-large` past it. */
+  /** Most entries the log holds, its terminal entry included; the producer is stopped with `too-large` past it. */
   readonly maxEvents: number;
   /** Most bytes of event data the log holds; likewise. */
   readonly maxBytes: number;

@@ -72,7 +72,8 @@ describe('the in-memory stream log', () => {
 
   it('past maxEvents or maxBytes answers "full" and ends the log with "too-large"', async () => {
     const log = createMemoryStreamLog();
-    const created = await log.create('k', undefined, { ...limits, maxEvents: 2 });
+    // One place is kept for the terminal entry: the log never holds more than maxEvents entries.
+    const created = await log.create('k', undefined, { ...limits, maxEvents: 3 });
     if (!created.ok) throw new Error('not created');
     await log.append('k', created.generation, { data: 'a' });
     await log.append('k', created.generation, { data: 'b' });

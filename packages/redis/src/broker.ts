@@ -29,6 +29,7 @@ import { PartitionedLog } from './partitioned-log.js';
 import { StreamReader } from './reader.js';
 import { replayFrom } from './replay.js';
 import { runPublish } from './script.js';
+import { RedisStreamLog } from './stream-log.js';
 
 /**
  * A broker on a Redis Stream: every instance of an app appends its events to one stream and reads the stream back,
@@ -58,6 +59,11 @@ export class RedisBroker implements Broker {
    * publishing.
    */
   readonly assignsIds = true;
+  /**
+   * Resumable streams on this Redis, shared by every instance with the same broker `key`: see
+   * {@link RedisStreamLog}. Closed with the broker.
+   */
+  readonly streams: RedisStreamLog;
   private readonly options: ResolvedRedisBrokerOptions;
   private readonly epochKey: string;
   private readonly publisher: Connection;
@@ -111,6 +117,7 @@ export class RedisBroker implements Broker {
       },
       this.abort.signal,
     );
+    this.streams = new RedisStreamLog(resolvedConnection, this.publisher, this.options);
     this.partitioned =
       this.options.partitions === 0
         ? undefined
@@ -286,9 +293,11 @@ export class RedisBroker implements Broker {
     this.reader.stop();
     // Nothing will be delivered any more; a hub still waiting for the start has nothing left to wait for.
     this.settleStartup?.();
+    const streams = this.streams.close();
     this.closing = (async () => {
       await Promise.all([this.readerConnection.close(), this.partitioned?.close()]);
       await this.loop;
+      await streams;
       await this.publisher.close(this.options.commandTimeout);
     })();
     return this.closing;

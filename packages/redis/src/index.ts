@@ -19,7 +19,10 @@ export {
   DEFAULT_IDEMPOTENCY_WINDOW,
   DEFAULT_KEY,
   DEFAULT_MAX_LENGTH,
+  DEFAULT_STREAM_READER_LEASE,
+  DEFAULT_STREAM_TOMBSTONE,
   type RedisBrokerOptions,
   type RedisClientTemplate,
   type RedisConnection,
 } from './options.js';
+export { RedisStreamLog } from './stream-log.js';

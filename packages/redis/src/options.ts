@@ -76,6 +76,17 @@ export interface RedisBrokerOptions {
    * it left, so that clients that reconnect do not start and stop readers. Default 30 000.
    */
   readerLinger?: number;
+  /**
+   * Resumable streams (`broker.streams`): how long, in ms, a stream that expired still answers `expired` (HTTP 410)
+   * rather than `unknown` (404). Only a small marker key per stream is kept that long. Default 3 600 000 (1 hour).
+   */
+  streamTombstone?: number;
+  /**
+   * Resumable streams: how long, in ms, this instance's "I have a reader of this stream" lasts in Redis without being
+   * renewed. It is renewed every third of that while the reader stays, so the presence of an instance that died or
+   * lost Redis lapses within this time and its producers' grace period can start. Default 10 000.
+   */
+  streamReaderLease?: number;
 }
 
 /** Options after validation. */
@@ -92,6 +103,8 @@ export interface ResolvedRedisBrokerOptions {
   /** 0 for the single stream. */
   readonly partitions: number;
   readonly readerLinger: number;
+  readonly streamTombstone: number;
+  readonly streamReaderLease: number;
 }
 
 /** Default stream key. */
@@ -110,6 +123,12 @@ export const DEFAULT_IDEMPOTENCY_WINDOW = 300_000;
 export const MAX_PARTITIONS = 64;
 /** Default `readerLinger`, ms. */
 export const DEFAULT_READER_LINGER = 30_000;
+/** Default `streamTombstone`, ms. */
+export const DEFAULT_STREAM_TOMBSTONE = 3_600_000;
+/** Default `streamReaderLease`, ms. */
+export const DEFAULT_STREAM_READER_LEASE = 10_000;
+// Below this a lease would be renewed more often than every 100 ms, a busy loop against Redis for every reader.
+const MIN_STREAM_READER_LEASE = 300;
 
 const OPTION_KEYS = [
   'key',
@@ -123,6 +142,8 @@ const OPTION_KEYS = [
   'idempotencyWindow',
   'partitions',
   'readerLinger',
+  'streamTombstone',
+  'streamReaderLease',
 ] as const;
 
 // A key is also shown in logs; control characters there only hide mistakes.
@@ -172,6 +193,8 @@ export function resolveOptions(options: unknown): ResolvedRedisBrokerOptions {
     idempotencyWindow: positiveIntOption('idempotencyWindow', o.idempotencyWindow, DEFAULT_IDEMPOTENCY_WINDOW),
     partitions: partitionsOption(o.partitions, key),
     readerLinger: positiveIntOption('readerLinger', o.readerLinger, DEFAULT_READER_LINGER),
+    streamTombstone: positiveIntOption('streamTombstone', o.streamTombstone, DEFAULT_STREAM_TOMBSTONE),
+    streamReaderLease: leaseOption(o.streamReaderLease),
   };
 }
 
@@ -190,6 +213,17 @@ function partitionsOption(value: unknown, key: string): number {
     );
   }
   return value;
+}
+
+function leaseOption(value: unknown): number {
+  const lease = positiveIntOption('streamReaderLease', value, DEFAULT_STREAM_READER_LEASE);
+  if (lease < MIN_STREAM_READER_LEASE) {
+    throw new SseRangeError(
+      'SSE_INVALID_OPTION',
+      `Option \`streamReaderLease\` must be at least ${MIN_STREAM_READER_LEASE} ms (it is renewed every third of it), got ${lease}.`,
+    );
+  }
+  return lease;
 }
 
 /** Validates the first argument: exactly one of `url` and `client`. */
