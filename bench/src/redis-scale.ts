@@ -139,6 +139,8 @@ interface Egress {
   decoded: number[];
   /** Partitions each instance read (partitioned mode). */
   partitions: number[][];
+  /** Redis CPU µs per event, publish and every instance's read of it included. */
+  redisCpuMicros: number;
 }
 
 /** Topics for instance `i`: disjoint across instances; `aligned` puts each instance's topics in its own partitions. */
@@ -152,13 +154,14 @@ function topicsOf(i: number, aligned: boolean): string[] {
 }
 
 async function egress(
-  url: string,
+  nodes: RedisNodes,
   mode: string,
   partitions: number,
   aligned: boolean,
   events: number,
   broadcasts: number,
 ): Promise<Egress> {
+  const url = nodes.urls[0] as string;
   const key = freshKey('egress');
   const relays = await Promise.all(Array.from({ length: INSTANCES }, () => startRelay(url)));
   const topicSets = Array.from({ length: INSTANCES }, (_, i) => topicsOf(i, aligned));
@@ -182,6 +185,7 @@ async function egress(
   }
   while (!brokers.every((broker) => broker.connected)) await sleep(10);
   for (const relay of relays) relay.reset();
+  const [cpuBefore] = await nodes.cpuSeconds();
   const publisher = createRedisBroker({ url }, { key, logger, ...layout(partitions) });
   const all = topicSets.flat();
   const targets: Target[] = [];
@@ -207,7 +211,9 @@ async function egress(
   }
   // Anything Redis still sends after the last delivery (the next blocking read's reply) belongs to the figure.
   await sleep(200);
+  const [cpuAfter] = await nodes.cpuSeconds();
   const result: Egress = {
+    redisCpuMicros: (((cpuAfter as number) - (cpuBefore as number)) / targets.length) * 1e6,
     mode,
     perInstance: relays.map((relay) => relay.bytesFromRedis),
     decoded: [...decoded],
@@ -295,14 +301,19 @@ async function main(): Promise<void> {
     );
     const url = single.urls[0] as string;
     const runs = [
-      await egress(url, 'single stream', 0, false, 8000, 80),
-      await egress(url, `partitioned (K=${K}), topics aligned to partitions`, K, true, 8000, 80),
-      await egress(url, `partitioned (K=${K}), topics placed at random`, K, false, 8000, 80),
+      await egress(single, 'single stream', 0, false, 8000, 80),
+      await egress(single, `partitioned (K=${K}), topics aligned to partitions`, K, true, 8000, 80),
+      await egress(single, `partitioned (K=${K}), topics placed at random`, K, false, 8000, 80),
     ];
     const total = Math.max(...(runs[0] as Egress).perInstance);
+    console.log(
+      `  all of it (what a single-stream reader gets): ${kb(total)}, ${(total / 8080).toFixed(0)} bytes per event`,
+    );
     for (const run of runs) {
       const shares = run.perInstance.map((bytes) => `${kb(bytes)} (${((bytes / total) * 100).toFixed(0)}%)`);
-      console.log(`  ${run.mode}: ${shares.join(', ')}; events decoded ${run.decoded.join(', ')}`);
+      console.log(
+        `  ${run.mode}: ${shares.join(', ')}; events decoded ${run.decoded.join(', ')}; Redis CPU ${run.redisCpuMicros.toFixed(1)} µs per event`,
+      );
       if (run.partitions[0]?.length)
         console.log(`    partitions read: ${run.partitions.map((p) => `[${p.join(',')}]`).join(' ')}`);
     }
