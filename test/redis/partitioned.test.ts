@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeCursor } from '../../packages/redis/src/cursor.js';
 import { partitionKeys, partitionOf } from '../../packages/redis/src/partition.js';
 import { openEventSource, rawSse } from '../support/clients.js';
-import { redisCommand, redisForSuite, redisRequirement, startCluster } from '../support/redis.js';
+import { redisCommand, redisForSuite, redisRequirement, startCluster, startFlakyLink } from '../support/redis.js';
 import { closeAfterEach } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
 
@@ -131,6 +131,55 @@ describe.skipIf(requirement.skip)('Redis broker: the partitioned log', () => {
     await instance.hub.publish(topic as string, 'next');
     await raw.waitForEvents(2);
     expect(raw.events[1]?.data).toBe('next');
+  });
+
+  it('a trimmed position gets the reset event (expired) even while the instance reader has not read past it', async () => {
+    const link = await startFlakyLink(redis.url);
+    teardown.track({ close: () => link.close() });
+    const cluster = teardown.track(await startCluster(link.url, ['a', 'b'], { partitions: K, maxLength: 10 }));
+    const [a, b] = cluster.instances as [(typeof cluster.instances)[0], (typeof cluster.instances)[0]];
+    const [topic] = topicsInPartitions(1);
+    const client = teardown.track(openEventSource(`${a.url}/events?topics=${topic}`));
+    await client.waitForOpen();
+    await a.hub.publish(topic as string, 'first');
+    await client.waitForEvents(1);
+    const cursor = client.events[0]?.lastEventId as string;
+    client.close();
+    // Instance a's readers hear nothing more: its position stays the client's while the partition moves on.
+    link.stallReplies('XREAD');
+    for (let i = 0; i < 250; i++) await b.hub.publish(topic as string, i);
+    const raw = teardown.track(await rawSse(`${a.url}/events?topics=${topic}`, { 'last-event-id': cursor }));
+    await raw.waitForEvents(1);
+    expect(raw.events[0]?.event).toBe('ssekit-reset');
+    expect(JSON.parse(raw.events[0]?.data ?? '{}')).toEqual({ reason: 'expired', lastEventId: cursor });
+  });
+
+  it('a loss a partition reader finds resets only the connections that read that partition', async () => {
+    const cluster = teardown.track(await startCluster(redis.url, ['a'], { partitions: K }));
+    const instance = cluster.instances[0] as (typeof cluster.instances)[0];
+    const [lossy, intact] = topicsInPartitions(2);
+    const p = partitionOf({ type: 'topic', topic: lossy as string }, K);
+    const events = ['ssekit-reset'];
+    const hit = teardown.track(openEventSource(`${instance.url}/events?topics=${lossy}`, { eventTypes: events }));
+    const spared = teardown.track(openEventSource(`${instance.url}/events?topics=${intact}`, { eventTypes: events }));
+    await hit.waitForOpen();
+    await spared.waitForOpen();
+    await instance.hub.publish(lossy as string, 'before');
+    await hit.waitForEvents(1);
+    // The partition is recreated: its next entry starts a new epoch, which its reader reports as a loss.
+    await redisCommand(redis.url, ['DEL', partitionKeys(cluster.key, p, K).stream]);
+    await instance.hub.publish(lossy as string, 'after');
+    await instance.hub.publish(intact as string, 'other');
+    await instance.hub.broadcast('end');
+    await hit.waitForEvents(4);
+    await spared.waitForEvents(2);
+    expect(hit.events.map((e) => `${e.type}:${e.data}`)).toEqual([
+      'message:before',
+      'ssekit-reset:{"reason":"expired"}',
+      'message:after',
+      'message:end',
+    ]);
+    expect(spared.events.map((e) => `${e.type}:${e.data}`)).toEqual(['message:other', 'message:end']);
   });
 
   it('a cursor that does not cover a partition the connection reads gets the reset event (unknown-id)', async () => {

@@ -334,19 +334,26 @@ export async function killClients(url: string, name: string): Promise<number> {
  * go quiet), and holds new connections the same way; `thaw()` forwards again for connections made from then on.
  * `freezeReplies()` drops only what Redis answers: commands still reach it and run, but their replies are lost, as
  * when a link fails after the request went through (the case where a publish times out yet was stored).
+ * `stallReplies(command)` drops the replies of the connections that send `command` (e.g. `XREAD`: the blocking
+ * readers), while the others go on: a reader stuck behind while its instance still publishes and replays.
  */
 export interface FlakyLink {
   readonly url: string;
   freeze(): void;
   freezeReplies(): void;
+  stallReplies(command: string): void;
   thaw(): void;
   close(): Promise<void>;
 }
+
+/** The name of each command in a chunk of RESP requests (`*<n>\r\n$<len>\r\n<NAME>\r\n`). */
+const COMMAND_NAME = /\*\d+\r\n\$\d+\r\n([A-Za-z]+)\r\n/g;
 
 export async function startFlakyLink(redisUrl: string): Promise<FlakyLink> {
   const target = new URL(redisUrl);
   let frozen = false;
   let repliesFrozen = false;
+  let stalled: string | undefined;
   const link = await listen(
     net.createServer((client) => {
       client.on('error', () => client.destroy());
@@ -355,11 +362,14 @@ export async function startFlakyLink(redisUrl: string): Promise<FlakyLink> {
       upstream.on('close', () => client.destroy());
       upstream.on('error', () => upstream.destroy());
       client.on('close', () => upstream.destroy());
+      // The names of the commands this connection sent (a handful: the set stays small).
+      const commands = new Set<string>();
       client.on('data', (chunk) => {
+        for (const match of chunk.toString('latin1').matchAll(COMMAND_NAME)) commands.add(match[1] as string);
         if (!frozen) upstream.write(chunk);
       });
       upstream.on('data', (chunk) => {
-        if (!frozen && !repliesFrozen) client.write(chunk);
+        if (!frozen && !repliesFrozen && !(stalled !== undefined && commands.has(stalled))) client.write(chunk);
       });
     }),
   );
@@ -371,9 +381,13 @@ export async function startFlakyLink(redisUrl: string): Promise<FlakyLink> {
     freezeReplies: () => {
       repliesFrozen = true;
     },
+    stallReplies: (command) => {
+      stalled = command.toUpperCase();
+    },
     thaw: () => {
       frozen = false;
       repliesFrozen = false;
+      stalled = undefined;
     },
     close: link.close,
   };

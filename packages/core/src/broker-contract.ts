@@ -7,7 +7,12 @@ import type { StreamLog } from './stream-log-contract.js';
 export type Target =
   | { readonly type: 'all' }
   | { readonly type: 'client'; readonly clientId: string }
-  | { readonly type: 'topic'; readonly topic: string };
+  | { readonly type: 'topic'; readonly topic: string }
+  /**
+   * The local connections with any of these client ids or topics, each once. Never published: a broker builds it
+   * for a notice of its own, e.g. the reset event for the connections that read a part of its log that lost events.
+   */
+  | { readonly type: 'any'; readonly clientIds: readonly string[]; readonly topics: readonly string[] };
 
 /** An event as it travels through a broker: the data is already serialized to text. */
 export interface Envelope {
@@ -104,7 +109,7 @@ export interface Broker {
 export type InterestChange = 'add' | 'remove';
 
 /** A target that names who follows it: a client id or a topic. */
-export type ClientOrTopic = Exclude<Target, { readonly type: 'all' }>;
+export type ClientOrTopic = Extract<Target, { readonly type: 'client' | 'topic' }>;
 
 /** True when a connection with this filter should receive an event for `target`. */
 export function matches(target: Target, filter: ReplayFilter): boolean {
@@ -115,5 +120,10 @@ export function matches(target: Target, filter: ReplayFilter): boolean {
       return filter.clientId !== undefined && target.clientId === filter.clientId;
     case 'topic':
       return filter.topics.has(target.topic);
+    case 'any':
+      return (
+        (filter.clientId !== undefined && target.clientIds.includes(filter.clientId)) ||
+        target.topics.some((topic) => filter.topics.has(topic))
+      );
   }
 }

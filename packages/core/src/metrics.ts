@@ -85,7 +85,7 @@ export class HubMetrics {
   ) {
     this.base = { 'ssekit.hub': name };
     const target = (type: Target['type']): Attributes => ({ 'ssekit.hub': name, 'ssekit.target.type': type });
-    this.targets = { client: target('client'), topic: target('topic'), all: target('all') };
+    this.targets = { client: target('client'), topic: target('topic'), all: target('all'), any: target('any') };
     try {
       this.bind();
     } catch (error) {

@@ -39,8 +39,24 @@ export class Registry {
 
   /** The streams an event for `target` reaches; `undefined` when no client id or topic matches. */
   lookup(target: Target): ReadonlySet<SseStream> | undefined {
-    if (target.type === 'all') return this.all;
-    return target.type === 'client' ? this.byClient.get(target.clientId) : this.byTopic.get(target.topic);
+    switch (target.type) {
+      case 'all':
+        return this.all;
+      case 'client':
+        return this.byClient.get(target.clientId);
+      case 'topic':
+        return this.byTopic.get(target.topic);
+      case 'any':
+        return this.union(target.clientIds, target.topics);
+    }
+  }
+
+  /** The streams with any of `clientIds` or `topics`, each once. */
+  private union(clientIds: readonly string[], topics: readonly string[]): Set<SseStream> {
+    const streams = new Set<SseStream>();
+    for (const clientId of clientIds) for (const stream of this.byClient.get(clientId) ?? []) streams.add(stream);
+    for (const topic of topics) for (const stream of this.byTopic.get(topic) ?? []) streams.add(stream);
+    return streams;
   }
 
   /** Registers a stream under its client id and the given topics. */

@@ -1,3 +1,4 @@
+import { SseTypeError } from '@ssekit/core';
 import type { ControlMessage, Envelope, OutgoingEnvelope, Target } from '@ssekit/core/broker';
 import { isStreamId } from './stream-id.js';
 
@@ -50,6 +51,11 @@ export function encodeTarget(target: Target): string {
       return `c:${target.clientId}`;
     case 'topic':
       return `t:${target.topic}`;
+    case 'any':
+      throw new SseTypeError(
+        'SSE_INVALID_FIELD',
+        'A target of type "any" names local connections only and cannot be published; publish to a client id, a topic or everyone.',
+      );
   }
 }
 

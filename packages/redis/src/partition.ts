@@ -1,3 +1,4 @@
+import { SseTypeError } from '@ssekit/core';
 import type { Target } from '@ssekit/core/broker';
 
 /**
@@ -32,6 +33,11 @@ export function partitionOf(target: Target, count: number): number {
       return fnv1a(`c:${target.clientId}`) % count;
     case 'topic':
       return fnv1a(`t:${target.topic}`) % count;
+    case 'any':
+      throw new SseTypeError(
+        'SSE_INVALID_FIELD',
+        'A target of type "any" names local connections and has no partition.',
+      );
   }
 }
 

@@ -17,6 +17,8 @@ import { partitionKeys, partitionOf } from './partition.js';
 import { StreamReader } from './reader.js';
 import { compareStreamIds } from './stream-id.js';
 
+const ALL: Target = Object.freeze({ type: 'all' });
+
 /** What the partitioned log needs from its broker: Redis connections, and where read entries go. */
 export interface PartitionedLogHost {
   /** The connection that publishes and replays (a cluster client routes each command by its key). */
@@ -33,8 +35,9 @@ interface PartitionReader {
   readonly connection: Connection;
   readonly reader: StreamReader;
   readonly loop: Promise<void>;
-  /** Client ids and topics of local connections that map here (the broadcast partition: always 1). */
-  interest: number;
+  /** Client ids and topics of local connections that map here (the broadcast partition reads for everyone). */
+  readonly clientIds: Set<string>;
+  readonly topics: Set<string>;
   /** The reader's position when it first reached Redis; nothing it delivered is older. */
   start: string | undefined;
   readonly started: Promise<boolean>;
@@ -78,8 +81,7 @@ export class PartitionedLog {
    * with the error of each early attempt that failed, as the single stream's reader does.
    */
   start(started: (error?: unknown) => void): void {
-    const broadcast = this.open(this.count, undefined, started);
-    broadcast.interest = 1;
+    this.open(this.count, undefined, started);
   }
 
   /** True when every reader has reached Redis. */
@@ -116,19 +118,21 @@ export class PartitionedLog {
     let partition = this.readers.get(p);
     if (change === 'add') {
       partition ??= this.open(p, Date.now());
-      partition.interest++;
+      if (target.type === 'client') partition.clientIds.add(target.clientId);
+      else partition.topics.add(target.topic);
       if (partition.linger !== undefined) {
         clearTimeout(partition.linger);
         partition.linger = undefined;
       }
       return;
     }
-    if (partition === undefined || partition.interest === 0) return;
-    partition.interest--;
-    if (partition.interest > 0) return;
+    if (partition === undefined) return;
+    const removed =
+      target.type === 'client' ? partition.clientIds.delete(target.clientId) : partition.topics.delete(target.topic);
+    if (!removed || partition.clientIds.size > 0 || partition.topics.size > 0) return;
     partition.linger = setTimeout(() => {
       partition.linger = undefined;
-      if (partition.interest === 0) void this.stopReading(p, partition);
+      if (partition.clientIds.size === 0 && partition.topics.size === 0) void this.stopReading(p, partition);
     }, this.options.readerLinger);
     partition.linger.unref();
   }
@@ -167,7 +171,6 @@ export class PartitionedLog {
       if (from !== '' && reader.isAmbiguous(from)) return { ok: false, reason: 'unknown-id', head: head() };
       // This instance is behind the client in that partition: its live events would repeat what the client has.
       if (compareStreamIds(to, from) < 0) return { ok: false, reason: 'unavailable' };
-      if (from === to) continue;
       const read = await this.readRange(p, from, to, filter);
       if (!read.ok) return { ok: false, reason: read.reason, head: head() };
       lists.push({ p, entries: read.entries });
@@ -190,7 +193,11 @@ export class PartitionedLog {
     await Promise.all(stopping);
   }
 
-  /** Entries of partition `p` after `from` up to `to` (both positions) that match `filter`, proving no gap. */
+  /**
+   * Entries of partition `p` after `from` up to `to` (both positions) that match `filter`, proving no gap.
+   * The stream itself is asked whether `from` is still there, whatever this instance's reader has read: a position
+   * trimmed away is found here even when the reader has not read past it yet (`from` equal to `to`).
+   */
   private async readRange(
     p: number,
     from: string,
@@ -200,27 +207,44 @@ export class PartitionedLog {
     const key = partitionKeys(this.options.key, p, this.count).stream;
     const batch = this.options.batchSize;
     const entries: StreamEntry[] = [];
-    let page = await this.range(key, from === '' ? '-' : from, to, batch + 1);
+    // Inclusive start, not bounded by `to`: the entry itself proves `from` is real; when it was trimmed, its
+    // successor still names it.
+    let page = await this.range(key, from === '' ? '-' : from, '+', batch + 1);
     const first = page[0];
-    if (first === undefined) return { ok: false, reason: 'unknown-id' };
-    if (first.id !== from && first.prev !== from) {
-      const oldest = (await this.range(key, '-', '+', 1))[0];
-      const expired = from === '' || (oldest !== undefined && compareStreamIds(from, oldest.id) < 0);
-      return { ok: false, reason: expired ? 'expired' : 'unknown-id' };
+    if (first === undefined) {
+      // Nothing at or after `from`: with `from` where this instance is, there is nothing to replay (a stream that
+      // lost its end is the reader's to find); with `from` behind it, what lay between is gone.
+      return from === to ? { ok: true, entries } : { ok: false, reason: 'unknown-id' };
     }
+    if (first.id !== from && first.prev !== from) return { ok: false, reason: await this.lost(key, from) };
     if (first.id === from) page = page.slice(1);
     let last = from;
+    let more = page.length === batch + 1 || (first.id === from && page.length === batch);
     for (;;) {
       for (const entry of page) {
+        if (compareStreamIds(entry.id, to) > 0) {
+          more = false;
+          break;
+        }
         if (entry.prev !== undefined && entry.prev !== last) return { ok: false, reason: 'expired' };
         last = entry.id;
         if (entry.envelope !== undefined && matches(entry.envelope.target, filter)) entries.push(entry);
       }
-      if (last === to || page.length === 0) break;
+      if (last === to || !more) break;
       page = await this.range(key, `(${last}`, to, batch);
+      more = page.length === batch;
     }
+    // `to` is not an entry when this instance's reader found a loss there (or started at a trimmed position): the
+    // entries between `from` and it are gone for this connection too.
     if (last !== to) return { ok: false, reason: 'expired' };
     return { ok: true, entries };
+  }
+
+  /** Why `from` cannot be found in `key`: trimmed away (`expired`), or never an id of this log (`unknown-id`). */
+  private async lost(key: string, from: string): Promise<'expired' | 'unknown-id'> {
+    if (from === '') return 'expired';
+    const oldest = (await this.range(key, '-', '+', 1))[0];
+    return oldest !== undefined && compareStreamIds(from, oldest.id) < 0 ? 'expired' : 'unknown-id';
   }
 
   private async range(key: string, start: string, end: string, count: number): Promise<StreamEntry[]> {
@@ -256,7 +280,8 @@ export class PartitionedLog {
     };
     const partition: PartitionReader = {
       connection,
-      interest: 0,
+      clientIds: new Set(),
+      topics: new Set(),
       start: undefined,
       started,
       settle,
@@ -269,6 +294,11 @@ export class PartitionedLog {
         {
           deliver: (envelope) => this.fromPartition(p, envelope),
           control: (message) => this.host.control(message),
+          // A loss in one partition concerns the connections that read it, not every local one.
+          resetTarget: () =>
+            p === this.count
+              ? ALL
+              : { type: 'any', clientIds: [...partition.clientIds], topics: [...partition.topics] },
           started: (error) => {
             if (error === undefined && partition.start === undefined) {
               partition.start = partition.reader.cursor ?? '';

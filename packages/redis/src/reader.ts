@@ -13,6 +13,8 @@ export interface ReaderSink {
   control(message: ControlMessage): void;
   /** The reader first reached Redis (no argument), or an early attempt failed. Called until the first success. */
   started(error?: unknown): void;
+  /** Who the reset event for a loss in this stream goes to; everyone when absent (the whole log is this stream). */
+  resetTarget?(): Target;
 }
 
 /**
@@ -246,7 +248,10 @@ export class StreamReader {
     }
   }
 
-  /** Tells every local connection that events were lost, moving its cursor to just before what comes next. */
+  /**
+   * Tells the local connections that read this stream that events were lost, moving their cursor to just before
+   * what comes next.
+   */
   private missed(resetId: string, why: string): void {
     const event = this.options.resetEvent;
     this.options.logger.error(
@@ -257,7 +262,12 @@ export class StreamReader {
       }`,
     );
     if (event !== false) {
-      this.emit({ id: resetId, target: ALL, event, data: JSON.stringify({ reason: 'expired' }) });
+      this.emit({
+        id: resetId,
+        target: this.sink.resetTarget?.() ?? ALL,
+        event,
+        data: JSON.stringify({ reason: 'expired' }),
+      });
     }
   }
 
