@@ -1,5 +1,4 @@
 import type { ServerResponse } from 'node:http';
-import { closeConnectionOnShutdown } from './close-connection.js';
 import { endStream } from './end-stream.js';
 import { SseTypeError } from './errors.js';
 import { countRefusal, type Hub } from './hub.js';
@@ -182,7 +181,6 @@ export async function openConnection<Req>(
 
   beforeOpen?.();
   const stream = createStream(req, res, route.stream, clientId);
-  closeConnectionOnShutdown(stream, req, res);
   const httpRoute = route.route ?? pattern;
   if (httpRoute !== undefined) setStreamRoute(stream, httpRoute);
   try {

@@ -1,5 +1,4 @@
 import type { ServerResponse } from 'node:http';
-import { closeConnectionOnShutdown } from './close-connection.js';
 import { SseTypeError } from './errors.js';
 import type { Hub } from './hub.js';
 import { resumablesOf } from './resumable.js';
@@ -161,7 +160,6 @@ function open<Req>(request: ResumableRequest<Req>, key: string): SseStream {
   // Set on the response before the stream writes its head, which then carries it.
   request.res.setHeader(STREAM_KEY_HEADER, key);
   const stream = createStream(request.req, request.res, request.options, request.clientId);
-  closeConnectionOnShutdown(stream, request.req, request.res);
   return stream;
 }
 

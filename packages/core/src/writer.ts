@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import { clock } from './clock.js';
+import { closeSocketWhenFinished } from './close-connection.js';
 import { SseTypeError } from './errors.js';
 import { type Flushable, flusher, type SharedRuns } from './flusher.js';
 import type { Lane, LaneMember } from './lane.js';
@@ -266,6 +267,9 @@ export class Writer implements Flushable, LaneMember {
       try {
         if (reason === 'slow-consumer') res.destroy();
         else res.end();
+        // The connection goes too, so that the server is not kept waiting on an idle keep-alive socket (see
+        // close-connection.ts).
+        if (reason === 'shutdown' && this.socket !== undefined) closeSocketWhenFinished(this.socket, res);
       } catch {
         // A response torn down underneath us is already as ended as it gets.
       }

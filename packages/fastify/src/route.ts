@@ -21,6 +21,20 @@ export interface SseApp {
   closing: boolean;
 }
 
+// Each app's `close` listener for its streams, one function per app rather than a closure per connection.
+const forgetters = new WeakMap<SseApp, (this: SseStream) => void>();
+
+function forgetterOf(app: SseApp): (this: SseStream) => void {
+  let forget = forgetters.get(app);
+  if (forget === undefined) {
+    forget = function forget(this: SseStream): void {
+      app.streams.delete(this);
+    };
+    forgetters.set(app, forget);
+  }
+  return forget;
+}
+
 type RouteHandler = (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) => unknown;
 
 /**
@@ -103,7 +117,7 @@ async function serve(
   if (stream === undefined) return;
   const open = stream;
   app.streams.add(open);
-  open.once('close', () => app.streams.delete(open));
+  open.on('close', forgetterOf(app));
   if (app.closing) {
     endStream(open, 'shutdown');
     return;
