@@ -40,6 +40,8 @@ const chromiumFiles = [
   'test/adapters/event-id-resume-chromium.test.ts',
   'test/demo/page.test.ts',
   'test/demo/redis.test.ts',
+  'test/demo/chat.test.ts',
+  'test/demo/chat-redis.test.ts',
   'test/reliability/limits-chromium.test.ts',
 ];
 

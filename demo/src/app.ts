@@ -1,10 +1,10 @@
 import type { Hub } from '@ssekit/core';
-import { loadAssets } from './assets.js';
+import { Chat } from './chat/chat.js';
 import { PERF_TOPIC, PerformanceFeed } from './feeds/performance.js';
 import { STOCKS_TOPIC, StockTicker } from './feeds/stocks.js';
 import { WORDS, words } from './feeds/words.js';
 import { Notifications } from './notifications.js';
-import type { ApiRoute, Asset, DemoLogger, SseRoute } from './routes.js';
+import type { ApiRoute, Asset, DemoLogger, ResumableRoute, SseRoute } from './routes.js';
 
 /** The two servers the demo runs on. */
 export type Framework = 'express' | 'fastify';
@@ -17,6 +17,8 @@ export interface FeedIntervals {
   perf?: number;
   /** Between words of the finite stream. Default 300. */
   word?: number;
+  /** Between tokens of the chat panel's simulated model. Default 80. */
+  chat?: number;
 }
 
 /** Who is serving: shown on the page and carried by performance samples and notifications. */
@@ -37,12 +39,16 @@ export interface DemoAppOptions {
   /** The `retry:` hint streams send, in ms: how long a dropped browser waits before it reconnects. Default 2000. */
   retry?: number;
   logger: DemoLogger;
+  /** The page's files (see `loadAssets`). */
+  assets: readonly Asset[];
 }
 
 /** Everything the demo serves, with no framework in sight: the servers only mount it. */
 export interface DemoApp {
   readonly hub: Hub;
   readonly sseRoutes: readonly SseRoute[];
+  /** `POST` routes whose answers are resumable streams: the chat panel's. */
+  readonly resumableRoutes: readonly ResumableRoute[];
   readonly apiRoutes: readonly ApiRoute[];
   readonly assets: readonly Asset[];
   readonly logger: DemoLogger;
@@ -55,7 +61,7 @@ export interface DemoApp {
 /** Builds the demo's routes and feeds around a hub. */
 export function createDemoApp(options: DemoAppOptions): DemoApp {
   const { hub, identity, logger } = options;
-  const intervals = { tick: 500, perf: 1000, word: 300, ...options.intervals };
+  const intervals = { tick: 500, perf: 1000, word: 300, chat: 80, ...options.intervals };
   const retry = options.retry ?? 2000;
   // A broker that is down fails every publish; one line per failure streak, not one per tick.
   let failing = false;
@@ -68,6 +74,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
   const ticker = options.ticker === false ? undefined : new StockTicker(hub, intervals.tick, onPublishError);
   const perf = new PerformanceFeed(hub, intervals.perf, identity, onPublishError);
   const notifications = new Notifications({ hub, identity, retry });
+  const chat = new Chat({ identity, interval: intervals.chat, retry });
 
   const feedRoute = (path: string, topic: string): SseRoute => ({
     path,
@@ -105,13 +112,15 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
       }),
     },
     ...notifications.apiRoutes(),
+    ...chat.apiRoutes(),
   ];
 
   return {
     hub,
     sseRoutes,
+    resumableRoutes: [chat.route()],
     apiRoutes,
-    assets: loadAssets(),
+    assets: options.assets,
     logger,
     start() {
       ticker?.start();

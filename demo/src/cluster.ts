@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { startBalancer } from './balancer.js';
 
 /**
  * Two demo instances on one Redis hub: Express on PORT (default 3000) and Fastify on PORT + 1, sharing events,
- * history and client ids through REDIS_URL. Open one tab on each and send between them.
+ * history, client ids and resumable streams through REDIS_URL. Open one tab on each and send between them. On
+ * PORT + 2, a round-robin balancer in front of both: there, a dropped chat answer resumes on the other instance.
  *
  *   REDIS_URL=redis://127.0.0.1:6379 pnpm --filter @ssekit/demo cluster
  *
@@ -21,8 +23,10 @@ if (!redisUrl) {
   process.exit(2);
 }
 const base = Number(process.env.PORT ?? 3000);
-if (!Number.isInteger(base) || base < 1 || base > 65_534) {
-  console.error(`PORT must be a number from 1 to 65534 (the second instance takes PORT + 1), got ${process.env.PORT}.`);
+if (!Number.isInteger(base) || base < 1 || base > 65_533) {
+  console.error(
+    `PORT must be a number from 1 to 65533 (the second instance takes PORT + 1, the balancer PORT + 2), got ${process.env.PORT}.`,
+  );
   process.exit(2);
 }
 
@@ -54,10 +58,26 @@ const children: ChildProcess[] = instances.map(({ port, framework, ticker }) => 
   return child;
 });
 
+const host = process.env.HOST ?? '127.0.0.1';
+const local = (port: number) => `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+const balancer = await startBalancer({ targets: instances.map(({ port }) => local(port)), port: base + 2, host }).catch(
+  (error: Error) => {
+    console.error(`The balancer could not listen on port ${base + 2}: ${error.message}`);
+    return undefined;
+  },
+);
+if (balancer) {
+  console.log(
+    `\n  Balancer in front of both: http://localhost:${balancer.port}\n` +
+      '  (requests take turns; a dropped chat answer resumes on the other instance)\n',
+  );
+}
+
 let stopping = false;
 function stopAll(signal: NodeJS.Signals): void {
   if (stopping) return;
   stopping = true;
+  void balancer?.close();
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill(signal);
 }
 

@@ -1,7 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { STREAM_KEY_HEADER } from '@ssekit/core';
 import { sse } from '@ssekit/express';
-import express, { type ErrorRequestHandler, type Request } from 'express';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
 import type { DemoApp } from './app.js';
 import { firstValues, type RouteRequest, runApi } from './routes.js';
 import type { DemoServer } from './start.js';
@@ -36,6 +37,22 @@ export function createExpressApp(app: DemoApp): express.Express {
           retry: route.retry,
         },
         (req, res) => route.handle(res.sse, routeRequest(req)),
+      ),
+    );
+  }
+
+  for (const route of app.resumableRoutes) {
+    // Before `sse()`, so that a bad body is a 400 rather than a stream: a resume or a cancel (the key header) has none.
+    const before: RequestHandler = (req, res, next) => {
+      for (const [name, value] of Object.entries(route.headers?.() ?? {})) res.setHeader(name, value);
+      if (req.get(STREAM_KEY_HEADER) === undefined) route.validate(req.body);
+      next();
+    };
+    server.post(
+      route.path,
+      before,
+      sse({ hub: app.hub, resumable: route.resumable, retry: route.retry }, (req, res) =>
+        route.handle(res.sse, { ...routeRequest(req), body: req.body }),
       ),
     );
   }

@@ -1,4 +1,4 @@
-import { MAX_NAME_LENGTH } from '@ssekit/core';
+import { MAX_NAME_LENGTH, STREAM_KEY_HEADER } from '@ssekit/core';
 import ssekit from '@ssekit/fastify';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { DemoApp } from './app.js';
@@ -44,6 +44,23 @@ export async function createFastifyApp(app: DemoApp): Promise<FastifyInstance> {
       },
       async (req, reply) => {
         await route.handle(reply.sse, routeRequest(req));
+      },
+    );
+  }
+
+  for (const route of app.resumableRoutes) {
+    server.post(
+      route.path,
+      {
+        // Before the SSE head, so that a bad body is a 400 rather than a stream: a resume or a cancel has no body.
+        preHandler: async (req, reply) => {
+          reply.headers(route.headers?.() ?? {});
+          if (req.headers[STREAM_KEY_HEADER] === undefined) route.validate(req.body);
+        },
+        sse: { resumable: route.resumable, retry: route.retry },
+      },
+      async (req, reply) => {
+        await route.handle(reply.sse, { ...routeRequest(req), body: req.body });
       },
     );
   }

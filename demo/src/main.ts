@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Framework } from './app.js';
 import { type RunningDemo, startDemo } from './start.js';
 
-const HELP = `ssekit demo: a stock ticker, a server-performance feed, a finite word stream and per-client notifications.
+const HELP = `ssekit demo: a stock ticker, a server-performance feed, a finite word stream, per-client notifications and a chat.
 
 Usage: pnpm demo [--fastify | --express] [--port N] [--host ADDRESS] [--redis URL]
 

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { isSseError, type SseStream } from '@ssekit/core';
+import { isSseError, type ResumableOptions, type SseStream } from '@ssekit/core';
 
 /**
  * The demo's HTTP surface, described once without any framework: `express.ts` and `fastify.ts` each mount this same
@@ -37,6 +37,23 @@ export interface SseRoute {
   readonly retry?: number;
   /** Runs after the stream opened and any `Last-Event-ID` replay was written. */
   readonly handle: (stream: SseStream, req: RouteRequest) => void | Promise<void>;
+}
+
+/**
+ * A `POST` SSE endpoint whose responses are resumable streams: a request without the stream key starts one (after
+ * `validate` accepted its body, the handler runs); with the key, ssekit resumes or cancels it and nothing here runs.
+ */
+export interface ResumableRoute {
+  readonly path: string;
+  /** Without `owner` and `key`, which would see each framework's own request type. */
+  readonly resumable: Omit<ResumableOptions, 'owner' | 'key'>;
+  readonly retry?: number;
+  /** Extra response headers of every request to the route, read per request. */
+  readonly headers?: () => Record<string, string>;
+  /** Checks the body of a request that starts a stream, before any SSE head: throws an `HttpError` (a 400). */
+  readonly validate: (body: unknown) => void;
+  /** Runs once the stream opened, with the parsed body; calls `stream.resumable(producer)`. */
+  readonly handle: (stream: SseStream, req: ApiRequest) => Promise<void>;
 }
 
 /** A JSON endpoint. */

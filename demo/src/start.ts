@@ -1,5 +1,6 @@
 import type { Hub } from '@ssekit/core';
 import { createDemoApp, type DemoIdentity, type FeedIntervals, type Framework } from './app.js';
+import { loadAssets } from './assets.js';
 import { createDemoHub } from './hub.js';
 import type { DemoLogger } from './routes.js';
 
@@ -72,6 +73,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
   const host = options.host ?? '127.0.0.1';
   const logger = options.logger ?? consoleLogger;
 
+  const assets = await loadAssets();
   const { hub, broker } = await createDemoHub(options.redisUrl, options.redisKey);
   const identity: DemoIdentity = { instance: options.instance ?? '', framework, broker };
   const app = createDemoApp({
@@ -81,6 +83,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     intervals: options.intervals,
     retry: options.retry,
     logger,
+    assets,
   });
 
   let server: DemoServer;

@@ -101,7 +101,7 @@ const redis = redisRequirement();
 describe.skipIf(redis.skip)('pnpm --filter @ssekit/demo cluster', () => {
   const server = redisForSuite();
 
-  it('starts Express and Fastify on consecutive ports, sharing one hub through Redis', async () => {
+  it('starts Express and Fastify on consecutive ports, sharing one hub through Redis, and a balancer in front', async () => {
     const base = await freePortPair();
     const cluster = run(['--filter', '@ssekit/demo', 'cluster'], { PORT: String(base), REDIS_URL: server.url });
     const ports = await cluster.waitForPorts(2, 45_000);
@@ -132,19 +132,26 @@ describe.skipIf(redis.skip)('pnpm --filter @ssekit/demo cluster', () => {
     // The ticker runs on Express only, and its ticks reach Fastify's clients.
     await waitFor(() => bob.events.some((e) => e.event === 'tick'), 'a tick', 15_000);
     bob.close();
+    // A round-robin balancer in front of both, for the chat's resume on the other instance.
+    expect(cluster.output()).toContain(`Balancer in front of both: http://localhost:${base + 2}`);
+    const through = await Promise.all([1, 2].map(() => fetch(`http://127.0.0.1:${base + 2}/api/info`)));
+    const frameworks = await Promise.all(
+      through.map(async (answer) => ((await answer.json()) as { framework: string }).framework),
+    );
+    expect(frameworks.sort()).toEqual(['express', 'fastify']);
     await cluster.stop();
     expect(cluster.output()).toMatch(/\[express:\d+\] Closed\./);
     expect(cluster.output()).toMatch(/\[fastify:\d+\] Closed\./);
   });
 });
 
-/** A port whose successor is free too (the cluster takes PORT and PORT + 1). */
+/** A port whose two successors are free too (the cluster takes PORT and PORT + 1, its balancer PORT + 2). */
 async function freePortPair(): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 30_000);
-    if ((await isFree(base)) && (await isFree(base + 1))) return base;
+    if ((await isFree(base)) && (await isFree(base + 1)) && (await isFree(base + 2))) return base;
   }
-  throw new Error('No two consecutive free ports found.');
+  throw new Error('No three consecutive free ports found.');
 }
 
 function isFree(port: number): Promise<boolean> {

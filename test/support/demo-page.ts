@@ -15,6 +15,20 @@ export interface ConnectionFacts {
   duplicates: number;
 }
 
+/** What the chat panel shows. */
+export interface ChatFacts {
+  /** `streaming`, `dropped`, `done`, `stopping`, `stopped` or `error`. */
+  status: string;
+  statusText: string;
+  answer: string;
+  tokens: number;
+  connections: number;
+  missing: number;
+  repeated: number;
+  /** The panel's log: what happened to the answer (`start`, `drop`, `resume`, `usage`), with the instance. */
+  log: { kind: string; instance: string; text: string }[];
+}
+
 /** One tab of the demo, opened with a client id of the test's choosing. */
 export class DemoPage {
   /** Uncaught errors of the page's script: a demo that throws is broken even when it looks fine. */
@@ -112,6 +126,49 @@ export class DemoPage {
   /** Presses "Drop connection". */
   async drop(): Promise<void> {
     await this.click('#drop');
+  }
+
+  /** Asks the chat panel `prompt` and waits for the page's POST to start the stream. */
+  async ask(prompt: string): Promise<void> {
+    await this.fill('#chat-prompt', prompt);
+    await Promise.all([
+      this.page.waitForResponse((r) => new URL(r.url()).pathname === '/api/chat' && r.request().method() === 'POST'),
+      this.click('#chat-ask'),
+    ]);
+  }
+
+  /** Waits until the chat's answer shows `count` tokens or more. */
+  async waitForTokens(count: number, timeout = 15_000): Promise<void> {
+    await this.page.waitForFunction(
+      `Number(document.getElementById('chat-answer').dataset.tokens) >= ${count}`,
+      undefined,
+      { timeout },
+    );
+  }
+
+  /** Waits until the chat's status is one of `states`. */
+  async waitForChat(states: string[], timeout = 15_000): Promise<ChatFacts> {
+    const selector = states.map((state) => `[data-state="${state}"]`).join(', ');
+    await this.page.waitForSelector(`#chat-status:is(${selector})`, { timeout });
+    return this.chat();
+  }
+
+  async chat(): Promise<ChatFacts> {
+    return (await this.page.evaluate(`(() => {
+      const $ = (id) => document.getElementById(id);
+      return {
+        status: $('chat-status').dataset.state,
+        statusText: $('chat-status').textContent.trim(),
+        answer: $('chat-answer').textContent,
+        tokens: Number($('chat-answer').dataset.tokens),
+        connections: Number($('chat-connections').textContent),
+        missing: Number($('chat-gaps').dataset.missing),
+        repeated: Number($('chat-gaps').dataset.repeated),
+        log: [...document.querySelectorAll('#chat-log li')].map((li) => ({
+          kind: li.dataset.kind, instance: li.dataset.instance ?? '', text: li.textContent,
+        })),
+      };
+    })()`)) as ChatFacts;
   }
 
   /** Waits for the resume report and returns its state (`resumed`, `gap`, `reset`) and text. */
