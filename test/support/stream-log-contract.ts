@@ -443,7 +443,6 @@ export function streamLogContract(
         expect(await b.read(key, 0)).toMatchObject({ status: 'ok', ended: true, head: 2 });
       });
 
-
       it('readers: the presence of an instance that dies lapses within its lease', async () => {
         const h = await harness();
         const [a, b] = [await h.open(), await h.open()];
