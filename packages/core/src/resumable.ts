@@ -1,6 +1,7 @@
 import { SseError } from './errors.js';
 import { LogReader } from './log-reader.js';
 import { ProducerRun, type RunOptions } from './producer.js';
+import type { Registry } from './registry.js';
 import { assertStreamKey, expiredStream, forbiddenStream, unknownStream } from './resumable-protocol.js';
 import type { SseStream } from './stream.js';
 import type { LogEntry, StreamLog, StreamLogLimits } from './stream-log-contract.js';
@@ -44,6 +45,8 @@ export class Resumables {
     readonly log: StreamLog,
     /** True when the hub made the log and closes it itself (a broker closes its own). */
     private readonly ownsLog: boolean,
+    /** The hub's connections: readers count there (stats, metrics, limits). */
+    private readonly registry?: Registry,
   ) {
     this.stopCancels = log.onCancel((key) => {
       void this.produced.get(key)?.run.stop('cancelled');
@@ -115,6 +118,7 @@ export class Resumables {
   /** Serves an opened reader on a stream, counting it as a reader of its key (for the producers' grace). */
   serve(stream: SseStream, key: string, reader: LogReader, backlog: readonly LogEntry[]): void {
     this.readerStreams.add(stream);
+    this.registry?.addReader(stream);
     this.checkEvery(Number.POSITIVE_INFINITY);
     const count = (this.localReaders.get(key) ?? 0) + 1;
     this.localReaders.set(key, count);
@@ -123,6 +127,7 @@ export class Resumables {
     if (produced !== undefined) produced.absentSince = undefined;
     stream.once('close', () => {
       this.readerStreams.delete(stream);
+      this.registry?.removeReader(stream);
       const left = (this.localReaders.get(key) ?? 1) - 1;
       if (left > 0) {
         this.localReaders.set(key, left);
