@@ -38,7 +38,6 @@ const M = Number(process.env.M ?? 200);
 /** A token as a model SDK gives it, about 4 characters of text in a small JSON object. */
 const tokenOf = (stamp: number) => JSON.stringify({ t: 'word', at: stamp });
 
-
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 

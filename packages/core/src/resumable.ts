@@ -220,7 +220,9 @@ export class Resumables {
 
   /** Renews this hub's producer leases and checks the streams it reads, every third of the lease. */
   private lease(now: number): void {
-    if (this.leasing || now - this.leasedAt < this.leaseEvery) return;
+    // Half a tick early rather than a tick late: with a timer as slow as the renewal period, a strict comparison
+    // would skip every other tick and leave a lease two thirds gone before it is renewed.
+    if (this.leasing || now - this.leasedAt < this.leaseEvery - this.period / 2) return;
     this.leasedAt = now;
     const running = [...this.produced.values()]
       .filter(({ run }) => run.ended === undefined)
