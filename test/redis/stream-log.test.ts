@@ -54,7 +54,14 @@ async function redisHarness(url: string, extra: RedisBrokerOptions = {}) {
     const link = await startFlakyLink(url);
     const broker = createRedisBroker(
       { url: link.url },
-      { key: prefix, logger, streamTombstone: TOMBSTONE, streamReaderLease: LEASE, ...extra },
+      {
+        key: prefix,
+        logger,
+        streamTombstone: TOMBSTONE,
+        streamReaderLease: LEASE,
+        streamProducerLease: LEASE,
+        ...extra,
+      },
     );
     opened.push({ broker, link });
     return broker;

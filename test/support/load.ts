@@ -27,7 +27,11 @@ export interface LoadConnectOptions extends LoadHandlers {
   host?: string;
   /** Path and query. Default `/`. */
   path?: string;
+  /** Default GET. */
+  method?: string;
   headers?: Record<string, string>;
+  /** A request body, sent with its content-length (a POST that starts a resumable stream). */
+  body?: string;
 }
 
 /** One SSE connection over a raw socket. */
@@ -158,10 +162,15 @@ export function openLoadConnection(options: LoadConnectOptions): Promise<LoadCon
   return new Promise((resolve, reject) => {
     const host = options.host ?? '127.0.0.1';
     const socket = net.connect({ port: options.port, host, noDelay: true });
-    const headers = { host: `${host}:${options.port}`, accept: 'text/event-stream', ...options.headers };
-    let request = `GET ${options.path ?? '/'} HTTP/1.1\r\n`;
+    const headers: Record<string, string> = {
+      host: `${host}:${options.port}`,
+      accept: 'text/event-stream',
+      ...options.headers,
+    };
+    if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
+    let request = `${options.method ?? 'GET'} ${options.path ?? '/'} HTTP/1.1\r\n`;
     for (const [name, value] of Object.entries(headers)) request += `${name}: ${value}\r\n`;
-    socket.write(`${request}\r\n`);
+    socket.write(`${request}\r\n${options.body ?? ''}`);
     const connection = new LoadConnection(socket, options, (error) => {
       if (error) reject(error);
       else resolve(connection);

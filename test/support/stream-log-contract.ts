@@ -14,7 +14,7 @@ export interface StreamLogHarness {
    * storage, a handle on the same one). Each has the harness's `lease` and `tombstone`.
    */
   open(): Promise<StreamLog>;
-  /** How long an instance's reader presence lasts unrenewed, ms. */
+  /** How long an instance's reader presence, and a producer's lease, last unrenewed, ms. */
   readonly lease: number;
   /** How long an expired stream reads as `expired` before it is `unknown`, ms. */
   readonly tombstone: number;
@@ -350,9 +350,99 @@ export function streamLogContract(
       expect(() => log.follow(streamKey(), 'nope' as never)).toThrow(
         expect.objectContaining({ code: expect.any(String) }),
       );
+      await expect(log.renew([{ key: '', generation: 'g' }])).rejects.toMatchObject({ code: expect.any(String) });
+      await expect(log.check(['bad key\n'])).rejects.toMatchObject({ code: expect.any(String) });
+    });
+
+    it('producer lease: a stream whose producer stops renewing ends with lost, appended once however many check', async () => {
+      const h = await harness();
+      const [a, b] = [await h.open(), await h.open()];
+      const key = streamKey();
+      const generation = await created(a, key);
+      await a.append(key, generation, { data: 'tok' });
+      expect((await b.read(key, 0)).status).toBe('ok');
+      const followed = collect(b, key);
+      await sleep(h.lease * 1.5);
+      await Promise.all([a.check([key]), b.check([key]), b.check([key])]);
+      await waitFor(() => followed.entries.length === 1, 'the lost entry');
+      followed.stop();
+      expect(followed.entries[0]).toMatchObject({ seq: 2, end: { type: 'error', reason: 'lost' } });
+      const read = await b.read(key, 0);
+      expect(read.status === 'ok' && read.entries.map((e) => e.end?.type ?? e.data)).toEqual(['tok', 'error']);
+      expect(await a.append(key, generation, { data: 'late' })).toEqual({ ok: false, reason: 'stopped' });
+    });
+
+    it('producer lease: a stream renewed (or appended to) within its lease is never cut by a check', async () => {
+      const h = await harness();
+      const [a, b] = [await h.open(), await h.open()];
+      const [renewed, appended] = [streamKey(), streamKey()];
+      const [g1, g2] = [await created(a, renewed), await created(a, appended)];
+      const until = Date.now() + h.lease * 2.5;
+      while (Date.now() < until) {
+        await a.renew([{ key: renewed, generation: g1 }]);
+        await a.append(appended, g2, { data: 'tok' });
+        await b.check([renewed, appended]);
+        await sleep(h.lease / 4);
+      }
+      for (const key of [renewed, appended]) expect(await b.read(key, 0)).toMatchObject({ status: 'ok', ended: false });
+    });
+
+    it('producer lease: renew leaves a stream of another generation alone', async () => {
+      const h = await harness();
+      const log = await h.open();
+      const key = streamKey();
+      await created(log, key);
+      await log.renew([{ key, generation: 'not-its-generation' }]);
+      await sleep(h.lease * 1.5);
+      await log.check([key]);
+      expect(await log.read(key, 0)).toMatchObject({ status: 'ok', ended: true });
+    });
+
+    it('a follower of a stream that expires under it before its end gets a terminal lost entry', async () => {
+      const h = await harness();
+      const [a, b] = [await h.open(), await h.open()];
+      const key = streamKey();
+      const generation = await created(a, key, { ttl: 300 });
+      await a.append(key, generation, { data: 'tok' });
+      const followed = collect(b, key);
+      expect((await b.read(key, 0)).status).toBe('ok');
+      // Its producer lives (renews) but appends nothing more: the stream expires ttl after its last append.
+      await expectEventually(
+        async () => {
+          await a.renew([{ key, generation }]);
+          await b.check([key]);
+          return followed.entries.some((e) => e.end !== undefined);
+        },
+        true,
+        5000,
+      );
+      followed.stop();
+      expect(followed.entries.at(-1)).toMatchObject({ end: { type: 'error', reason: 'lost' } });
     });
 
     if (options.kill) {
+      it('a stream whose producer instance died ends with lost within the lease', async () => {
+        const h = await harness();
+        const [a, b] = [await h.open(), await h.open()];
+        const key = streamKey();
+        const generation = await created(a, key);
+        await a.append(key, generation, { data: 'tok' });
+        const followed = collect(b, key);
+        expect((await b.read(key, 0)).status).toBe('ok');
+        await h.kill?.(a);
+        const killedAt = Date.now();
+        const ended = () => followed.entries.some((e) => e.end !== undefined);
+        // As the reading hub's timer does: check every third of the lease.
+        while (!ended() && Date.now() - killedAt < h.lease * 3) {
+          await b.check([key]);
+          await sleep(h.lease / 3);
+        }
+        followed.stop();
+        // A follower may get entries from before it followed too; a reader drops them by seq.
+        expect(followed.entries.at(-1)).toMatchObject({ seq: 2, end: { type: 'error', reason: 'lost' } });
+        expect(await b.read(key, 0)).toMatchObject({ status: 'ok', ended: true, head: 2 });
+      });
+
       it('readers: the presence of an instance that dies lapses within its lease', async () => {
         const h = await harness();
         const [a, b] = [await h.open(), await h.open()];

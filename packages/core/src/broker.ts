@@ -21,7 +21,12 @@ export {
 } from './broker-contract.js';
 export { checkEvent, checkId, checkIdempotencyKey, checkRetry } from './frame.js';
 export { DEFAULT_HISTORY_SIZE, History, type HistoryOptions } from './history.js';
-export { createMemoryStreamLog, MemoryStreamLog } from './memory-stream-log.js';
+export {
+  createMemoryStreamLog,
+  DEFAULT_PRODUCER_LEASE,
+  MemoryStreamLog,
+  type MemoryStreamLogOptions,
+} from './memory-stream-log.js';
 export { checkAppend, checkLimits, checkListener, checkPosition, checkStreamKey } from './stream-log-checks.js';
 export {
   type AppendResult,
@@ -29,6 +34,7 @@ export {
   endEntry,
   type LogAppend,
   type LogEntry,
+  type ProducerLease,
   type ReadResult,
   type StreamEnd,
   type StreamLog,

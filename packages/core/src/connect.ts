@@ -175,6 +175,7 @@ export async function openConnection<Req>(
       clientId,
       refused,
       beforeOpen,
+      route: route.route ?? pattern,
     });
   }
   if (refused()) return undefined;

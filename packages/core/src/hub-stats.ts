@@ -89,7 +89,7 @@ export function snapshot(counters: HubCounters, registry: Registry): HubStats {
   return {
     ...totals,
     closed: { ...counters.closed },
-    connections: registry.all.size,
+    connections: registry.connectionCount,
     clients: registry.clientCount,
     topics: registry.topicCount,
   };

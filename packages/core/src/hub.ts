@@ -104,7 +104,7 @@ export class Hub extends EventEmitter<HubEvents> {
     this.delivery = new Delivery(this.registry, this.counters, this.control);
     refusalCounters.set(this, this.counters);
     const streams = this.broker.streams;
-    this.resumables = new Resumables(streams ?? createMemoryStreamLog(), streams === undefined);
+    this.resumables = new Resumables(streams ?? createMemoryStreamLog(), streams === undefined, this.registry);
     setResumables(this, this.resumables);
     // Started synchronously: an event published right after createHub() must reach streams attached meanwhile.
     let started: void | Promise<void>;

@@ -16,8 +16,8 @@ export function refusalFor(
   clientId: string | undefined,
 ): Refusal | undefined {
   if (closed) return 'closed';
-  if (registry.all.size >= options.maxConnections) return 'max-connections';
-  if (clientId !== undefined && (registry.ofClient(clientId)?.size ?? 0) >= options.maxConnectionsPerClient) {
+  if (registry.connectionCount >= options.maxConnections) return 'max-connections';
+  if (clientId !== undefined && registry.connectionsOf(clientId) >= options.maxConnectionsPerClient) {
     return 'max-connections-per-client';
   }
   return undefined;

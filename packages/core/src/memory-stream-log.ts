@@ -7,6 +7,7 @@ import {
   endEntry,
   type LogAppend,
   type LogEntry,
+  type ProducerLease,
   type ReadResult,
   type StreamEnd,
   type StreamLog,
@@ -21,6 +22,20 @@ interface Stored {
   bytes: number;
   ended: boolean;
   expiresAt: number;
+  /** When the producer's lease lapses unless renewed or appended to. */
+  leaseUntil: number;
+}
+
+/** Default producer lease of the in-memory log, ms (as `@ssekit/redis`'s `streamProducerLease`). */
+export const DEFAULT_PRODUCER_LEASE = 10_000;
+
+/** Options of {@link createMemoryStreamLog}. */
+export interface MemoryStreamLogOptions {
+  /**
+   * How long a producer's lease lasts unrenewed, ms (default 10 000). In one process it lapses only when the hub
+   * producing a stream stops renewing it without closing (its event loop blocked that long, say).
+   */
+  readonly producerLease?: number;
 }
 
 const MIN_SWEEP = 10;
@@ -45,6 +60,18 @@ export class MemoryStreamLog implements StreamLog {
   private timer: NodeJS.Timeout | undefined;
   private period = MAX_SWEEP;
   private closed = false;
+  readonly producerLease: number;
+
+  constructor(options: MemoryStreamLogOptions = {}) {
+    const lease = options.producerLease ?? DEFAULT_PRODUCER_LEASE;
+    if (typeof lease !== 'number' || !Number.isSafeInteger(lease) || lease <= 0) {
+      throw new SseTypeError(
+        'SSE_INVALID_OPTION',
+        `Option \`producerLease\` must be a positive whole number of ms, got ${String(lease)}.`,
+      );
+    }
+    this.producerLease = lease;
+  }
 
   /** Streams held (finished or not), tombstones excluded. */
   get size(): number {
@@ -79,6 +106,7 @@ export class MemoryStreamLog implements StreamLog {
       bytes: 0,
       ended: false,
       expiresAt: Date.now() + limits.ttl,
+      leaseUntil: Date.now() + this.producerLease,
     });
     this.sweepEvery(limits.ttl);
     return { ok: true, generation };
@@ -100,6 +128,7 @@ export class MemoryStreamLog implements StreamLog {
       }
       stored.bytes += size;
     }
+    stored.leaseUntil = Date.now() + this.producerLease;
     return { ok: true, seq: this.push(key, stored, entry) };
   }
 
@@ -166,6 +195,25 @@ export class MemoryStreamLog implements StreamLog {
     return this.readers.has(key);
   }
 
+  async renew(streams: readonly ProducerLease[]): Promise<void> {
+    checkLeases(streams);
+    const until = Date.now() + this.producerLease;
+    for (const { key, generation } of streams) {
+      const stored = this.streams.get(key);
+      if (stored !== undefined && stored.generation === generation && !stored.ended) stored.leaseUntil = until;
+    }
+  }
+
+  async check(keys: readonly string[]): Promise<void> {
+    checkKeys(keys);
+    const now = Date.now();
+    for (const key of keys) {
+      const stored = this.streams.get(key);
+      // A stream gone before its end told its followers when the sweep removed it.
+      if (stored !== undefined && !stored.ended && now >= stored.leaseUntil) this.push(key, stored, endEntry(LOST));
+    }
+  }
+
   close(): void {
     this.closed = true;
     this.stopSweep();
@@ -192,6 +240,15 @@ export class MemoryStreamLog implements StreamLog {
     return seq;
   }
 
+  /** Tells the followers of a stream gone before its end: a terminal `lost` entry the log never stored. */
+  private lose(key: string, head: number): void {
+    const set = this.followers.get(key);
+    if (set === undefined) return;
+    this.followers.delete(key);
+    const entry: LogEntry = Object.freeze({ seq: head + 1, ...endEntry(LOST) });
+    for (const listener of [...set]) listener(entry);
+  }
+
   private sweepEvery(ttl: number): void {
     const wanted = Math.min(MAX_SWEEP, Math.max(MIN_SWEEP, Math.floor(ttl / 4)));
     if (this.timer !== undefined && wanted >= this.period) return;
@@ -214,9 +271,29 @@ export class MemoryStreamLog implements StreamLog {
       if (now < stored.expiresAt) continue;
       this.streams.delete(key);
       this.tombstones.set(key, now + stored.limits.ttl);
+      if (!stored.ended) this.lose(key, stored.entries.length);
     }
     if (this.streams.size === 0 && this.tombstones.size === 0) this.stopSweep();
   }
+}
+
+const LOST: StreamEnd = { type: 'error', reason: 'lost' };
+
+function checkLeases(streams: unknown): void {
+  if (!Array.isArray(streams)) {
+    throw new SseTypeError('SSE_INVALID_FIELD', 'renew() takes an array of { key, generation }.');
+  }
+  for (const item of streams as { key?: unknown; generation?: unknown }[]) {
+    checkStreamKey(item?.key);
+    if (typeof item.generation !== 'string' || item.generation === '') {
+      throw new SseTypeError('SSE_INVALID_FIELD', 'renew() needs the generation create() answered for each stream.');
+    }
+  }
+}
+
+function checkKeys(keys: unknown): void {
+  if (!Array.isArray(keys)) throw new SseTypeError('SSE_INVALID_FIELD', 'check() takes an array of stream keys.');
+  for (const key of keys) checkStreamKey(key);
 }
 
 function sizeOf(entry: LogAppend): number {
@@ -228,6 +305,6 @@ function closedError(): SseError {
 }
 
 /** Creates an in-memory stream log (what a hub uses when its broker has none). */
-export function createMemoryStreamLog(): MemoryStreamLog {
-  return new MemoryStreamLog();
+export function createMemoryStreamLog(options?: MemoryStreamLogOptions): MemoryStreamLog {
+  return new MemoryStreamLog(options);
 }

@@ -159,9 +159,11 @@ export class HubMetrics {
     const detail = counters.detail;
     const byRoute = new Map<string | undefined, number>();
     for (const route of this.routes) byRoute.set(route, 0);
-    for (const stream of this.registry.all) {
-      const route = streamRoute(stream);
-      byRoute.set(route, (byRoute.get(route) ?? 0) + 1);
+    for (const streams of [this.registry.all, this.registry.readers]) {
+      for (const stream of streams) {
+        const route = streamRoute(stream);
+        byRoute.set(route, (byRoute.get(route) ?? 0) + 1);
+      }
     }
     for (const [route, count] of byRoute) {
       this.routes.add(route);

@@ -66,7 +66,8 @@ export class ProducerRun {
 
   constructor(
     readonly key: string,
-    private readonly generation: string,
+    /** What `create()` answered: fences this run's appends and lease renewals. */
+    readonly generation: string,
     private readonly log: StreamLog,
     private readonly options: RunOptions,
     private readonly onEnd: (run: ProducerRun) => void,

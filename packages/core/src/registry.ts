@@ -8,11 +8,44 @@ import type { SseStream } from './stream.js';
 export class Registry {
   /** Every registered stream. */
   readonly all = new Set<SseStream>();
+  /**
+   * Readers of resumable streams: connections like the others for stats, metrics and connection limits, but never
+   * reached by `send`, `publish` or `broadcast` (their events come from their stream's log only).
+   */
+  readonly readers = new Set<SseStream>();
+  private readonly readersByClient = new Map<string, number>();
   private readonly byClient = new Map<string, Set<SseStream>>();
   private readonly byTopic = new Map<string, Set<SseStream>>();
 
   /** `interest` hears when a client id or topic gains its first stream or loses its last (see Broker.interest). */
   constructor(private readonly interest?: (change: InterestChange, target: ClientOrTopic) => void) {}
+
+  /** Open connections: registered streams and resumable readers. */
+  get connectionCount(): number {
+    return this.all.size + this.readers.size;
+  }
+
+  /** Open connections of one client id, resumable readers included. */
+  connectionsOf(clientId: string): number {
+    return (this.byClient.get(clientId)?.size ?? 0) + (this.readersByClient.get(clientId) ?? 0);
+  }
+
+  /** Counts a resumable reader until {@link removeReader}. */
+  addReader(stream: SseStream): void {
+    if (this.readers.has(stream)) return;
+    this.readers.add(stream);
+    const clientId = stream.clientId;
+    if (clientId !== undefined) this.readersByClient.set(clientId, (this.readersByClient.get(clientId) ?? 0) + 1);
+  }
+
+  removeReader(stream: SseStream): void {
+    if (!this.readers.delete(stream)) return;
+    const clientId = stream.clientId;
+    if (clientId === undefined) return;
+    const left = (this.readersByClient.get(clientId) ?? 1) - 1;
+    if (left > 0) this.readersByClient.set(clientId, left);
+    else this.readersByClient.delete(clientId);
+  }
 
   /** Client ids with at least one stream. */
   get clientCount(): number {

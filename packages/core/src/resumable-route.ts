@@ -6,6 +6,7 @@ import { bindStart, markResume } from './resumable-binding.js';
 import { assertStreamKey, randomStreamKey, readStreamRequest, STREAM_KEY_HEADER } from './resumable-protocol.js';
 import { createStream, type SseRequest, type SseResponse, type SseStream } from './stream.js';
 import type { ResolvedStreamOptions } from './stream-options.js';
+import { setStreamRoute } from './stream-route.js';
 import { assertKnownOptions, describe, functionOption, positiveIntOption } from './validate.js';
 
 /**
@@ -95,6 +96,8 @@ export interface ResumableRequest<Req> {
   /** Connection limits: answers and returns true when the request is refused. */
   readonly refused: () => boolean;
   readonly beforeOpen: (() => void) | undefined;
+  /** The route pattern, for the metrics' `http.route`. */
+  readonly route: string | undefined;
 }
 
 /**
@@ -160,6 +163,7 @@ function open<Req>(request: ResumableRequest<Req>, key: string): SseStream {
   // Set on the response before the stream writes its head, which then carries it.
   request.res.setHeader(STREAM_KEY_HEADER, key);
   const stream = createStream(request.req, request.res, request.options, request.clientId);
+  if (request.route !== undefined) setStreamRoute(stream, request.route);
   return stream;
 }
 

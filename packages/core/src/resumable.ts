@@ -1,6 +1,7 @@
 import { SseError } from './errors.js';
 import { LogReader } from './log-reader.js';
 import { ProducerRun, type RunOptions } from './producer.js';
+import type { Registry } from './registry.js';
 import { assertStreamKey, expiredStream, forbiddenStream, unknownStream } from './resumable-protocol.js';
 import type { SseStream } from './stream.js';
 import type { LogEntry, StreamLog, StreamLogLimits } from './stream-log-contract.js';
@@ -24,7 +25,9 @@ interface Produced {
  *
  * One unref'd timer checks every producer without a local reader, every quarter of the shortest grace (10 ms to
  * 1 s), asking the log whether another instance has one; a producer unread for `grace` is stopped (`abandoned`).
- * It runs only while this hub produces something.
+ * Every third of the log's `producerLease` it also renews the leases of all this hub's producers (one call) and
+ * has the log check the streams this hub reads (one call), so that a stream whose producer's instance died, or
+ * that expired under its readers, ends for them with `lost`. It runs only while this hub produces or reads something.
  */
 export class Resumables {
   private readonly produced = new Map<string, Produced>();
@@ -33,6 +36,8 @@ export class Resumables {
   private readonly stopCancels: () => void;
   private timer: NodeJS.Timeout | undefined;
   private period = MAX_CHECK;
+  private leasedAt = 0;
+  private leasing = false;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -40,6 +45,8 @@ export class Resumables {
     readonly log: StreamLog,
     /** True when the hub made the log and closes it itself (a broker closes its own). */
     private readonly ownsLog: boolean,
+    /** The hub's connections: readers count there (stats, metrics, limits). */
+    private readonly registry?: Registry,
   ) {
     this.stopCancels = log.onCancel((key) => {
       void this.produced.get(key)?.run.stop('cancelled');
@@ -111,6 +118,8 @@ export class Resumables {
   /** Serves an opened reader on a stream, counting it as a reader of its key (for the producers' grace). */
   serve(stream: SseStream, key: string, reader: LogReader, backlog: readonly LogEntry[]): void {
     this.readerStreams.add(stream);
+    this.registry?.addReader(stream);
+    this.checkEvery(Number.POSITIVE_INFINITY);
     const count = (this.localReaders.get(key) ?? 0) + 1;
     this.localReaders.set(key, count);
     if (count === 1) this.log.setReaders(key, true);
@@ -118,6 +127,7 @@ export class Resumables {
     if (produced !== undefined) produced.absentSince = undefined;
     stream.once('close', () => {
       this.readerStreams.delete(stream);
+      this.registry?.removeReader(stream);
       const left = (this.localReaders.get(key) ?? 1) - 1;
       if (left > 0) {
         this.localReaders.set(key, left);
@@ -127,6 +137,7 @@ export class Resumables {
       this.log.setReaders(key, false);
       const mine = this.produced.get(key);
       if (mine !== undefined) mine.absentSince = Date.now();
+      this.stopTimerWhenIdle();
     });
     reader.serve(stream, backlog);
   }
@@ -180,11 +191,20 @@ export class Resumables {
 
   private forget(run: ProducerRun): void {
     if (this.produced.get(run.key)?.run === run) this.produced.delete(run.key);
-    if (this.produced.size === 0) this.stopTimer();
+    this.stopTimerWhenIdle();
+  }
+
+  private stopTimerWhenIdle(): void {
+    if (this.produced.size === 0 && this.localReaders.size === 0) this.stopTimer();
+  }
+
+  /** How often leases are renewed and read streams checked: a third of the log's producer lease. */
+  private get leaseEvery(): number {
+    return Math.max(MIN_CHECK, Math.floor(this.log.producerLease / 3));
   }
 
   private checkEvery(grace: number): void {
-    const wanted = Math.min(MAX_CHECK, Math.max(MIN_CHECK, Math.floor(grace / 4)));
+    const wanted = Math.min(MAX_CHECK, Math.max(MIN_CHECK, Math.floor(grace / 4)), this.leaseEvery);
     if (this.timer !== undefined && wanted >= this.period) return;
     this.stopTimer();
     this.period = wanted;
@@ -198,9 +218,31 @@ export class Resumables {
     this.period = MAX_CHECK;
   }
 
+  /** Renews this hub's producer leases and checks the streams it reads, every third of the lease. */
+  private lease(now: number): void {
+    // Half a tick early rather than a tick late: with a timer as slow as the renewal period, a strict comparison
+    // would skip every other tick and leave a lease two thirds gone before it is renewed.
+    if (this.leasing || now - this.leasedAt < this.leaseEvery - this.period / 2) return;
+    this.leasedAt = now;
+    const running = [...this.produced.values()]
+      .filter(({ run }) => run.ended === undefined)
+      .map(({ run }) => ({ key: run.key, generation: run.generation }));
+    const read = [...this.localReaders.keys()].filter((key) => !this.produced.has(key));
+    if (running.length === 0 && read.length === 0) return;
+    this.leasing = true;
+    // The store reports its own failures (a connection down); the next round retries.
+    Promise.allSettled([
+      running.length > 0 ? this.log.renew(running) : undefined,
+      read.length > 0 ? this.log.check(read) : undefined,
+    ]).then(() => {
+      this.leasing = false;
+    });
+  }
+
   /** Stops the producers nobody has read for their grace period, asking the log about other instances' readers. */
   private check(): void {
     const now = Date.now();
+    this.lease(now);
     for (const produced of this.produced.values()) {
       if (produced.checking || (this.localReaders.get(produced.run.key) ?? 0) > 0) continue;
       produced.checking = true;

@@ -55,6 +55,13 @@ export type AppendResult =
   | { readonly ok: true; readonly seq: number }
   | { readonly ok: false; readonly reason: 'stopped' | 'full' };
 
+/** A stream whose producer runs on this instance, for `renew()`. */
+export interface ProducerLease {
+  readonly key: string;
+  /** The generation `create()` answered: only the stream of that generation is renewed. */
+  readonly generation: string;
+}
+
 /** What `read()` answers. `expired`: the key existed and expired (for a while after, then it is `unknown`). */
 export type ReadResult =
   | {
@@ -98,6 +105,13 @@ export function endEntry(end: StreamEnd): LogAppend & { readonly end: StreamEnd 
  *   while any instance's last call was `true`. Presence an instance set expires on its own if that instance dies.
  * - Entries the log writes itself (`cancelled`, `too-large`) are {@link endEntry}'s, so that every store sends the
  *   same terminal events.
+ * - Producer lease: `create()` starts one of `producerLease` ms for the new stream, and every append by its
+ *   producer renews it. The producing instance renews the leases of all its running producers with `renew()` (one
+ *   round trip for them all) at least every third of `producerLease`. `check(keys)` is how an instance that reads
+ *   streams finds a dead producer: a stream of `keys` that has not ended and whose lease lapsed gets the terminal
+ *   `lost` entry, appended atomically (exactly one instance appends it, and an append or renewal that lands first
+ *   keeps the stream alive); and followers of a stream of `keys` that is gone before its end (expired under them) get
+ *   a terminal `lost` entry, which the log never stored. Leases are measured on one clock (Redis' own for Redis).
  * - Everything about a stream, tombstone included, is gone some time after `ttl`: memory and keys return to where
  *   they were.
  */
@@ -110,5 +124,9 @@ export interface StreamLog {
   onCancel(listener: (key: string) => void): () => void;
   setReaders(key: string, present: boolean): void;
   hasReaders(key: string): Promise<boolean>;
+  /** How long a producer's lease lasts unrenewed, ms: a dead producer's stream ends with `lost` this long after. */
+  readonly producerLease: number;
+  renew(streams: readonly ProducerLease[]): Promise<void>;
+  check(keys: readonly string[]): Promise<void>;
   close(): void | Promise<void>;
 }

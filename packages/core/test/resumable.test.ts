@@ -4,6 +4,7 @@ import type { RawSse } from '../../../test/support/clients.js';
 import { checkSseError } from '../../../test/support/errors.js';
 import { failOnEscapedErrors } from '../../../test/support/escaped-errors.js';
 import { quiet, teardown, useHub, useServer } from '../../../test/support/hub-harness.js';
+import { recordMetrics } from '../../../test/support/metrics.js';
 import {
   cancelStreamOver,
   feed,
@@ -334,6 +335,63 @@ describe('slow readers', () => {
     const events = await readToEnd(resumed);
     expect(events.map(([id]) => Number(id))).toEqual(Array.from({ length: pushed + 1 }, (_, i) => i + 2));
     expect(source.signal?.aborted).toBe(false);
+  });
+});
+
+describe('readers as hub connections', () => {
+  it('stats() and the ssekit.connections gauge (by route) count resumable readers while they are open', async () => {
+    const recorded = recordMetrics();
+    teardown.defer(() => recorded.close());
+    const hub = useHub(createHub({ logger: quiet, name: 'chat', meterProvider: recorded.provider }));
+    const source = feed();
+    const server = useServer(
+      await serveResumable(hub, { resumable: true, logger: quiet, route: '/chat' }, (stream) =>
+        stream.resumable(source.producer),
+      ),
+    );
+    const starter = track(await startStream(`${server.url}/chat`));
+    await producing(source);
+    const resumed = track(await resumeStream(`${server.url}/chat`, keyOf(starter)));
+    await resumed.waitForEvents(1);
+    expect(hub.stats().connections).toBe(2);
+    const collected = await recorded.collect();
+    expect(collected.sum('ssekit.connections', { 'ssekit.hub': 'chat', 'http.route': '/chat' })).toBe(2);
+    source.end();
+    await readToEnd(starter);
+    await readToEnd(resumed);
+    await waitFor(() => hub.stats().connections === 0, 'the readers to leave');
+  });
+
+  it('maxConnections counts resumable readers: a start or a resume past it is refused before the head', async () => {
+    const { url, source, hub } = await serve(true, undefined, { maxConnections: 1, limitResponse: { type: 'status' } });
+    const starter = track(await startStream(url));
+    await producing(source);
+    const refusedStart = track(await startStream(url));
+    expect(refusedStart.status).toBe(503);
+    expect(refusedStart.headers['ssekit-stream-key']).toBeUndefined();
+    const refusedResume = track(await resumeStream(url, keyOf(starter)));
+    expect(refusedResume.status).toBe(503);
+    expect(source.runs).toBe(1);
+    expect(hub.stats().refused).toBe(2);
+  });
+
+  it("maxConnectionsPerClient counts a client id's resumable readers; other clients are let in", async () => {
+    const hub = useHub(createHub({ logger: quiet, maxConnectionsPerClient: 1, limitResponse: { type: 'status' } }));
+    const source = feed();
+    const server = useServer(
+      await serveResumable(
+        hub,
+        { resumable: true, logger: quiet, clientId: (req) => req.headers['x-user'] as string },
+        (stream) => stream.resumable(source.producer),
+      ),
+    );
+    const url = `${server.url}/chat`;
+    const starter = track(await startStream(url, '{}', { 'x-user': 'alice' }));
+    await producing(source);
+    expect(track(await resumeStream(url, keyOf(starter), undefined, { 'x-user': 'alice' })).status).toBe(503);
+    const bob = track(await resumeStream(url, keyOf(starter), undefined, { 'x-user': 'bob' }));
+    expect(bob.status).toBe(200);
+    expect(hub.stats().refused).toBe(1);
   });
 });
 

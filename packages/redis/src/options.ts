@@ -87,6 +87,13 @@ export interface RedisBrokerOptions {
    * lost Redis lapses within this time and its producers' grace period can start. Default 10 000.
    */
   streamReaderLease?: number;
+  /**
+   * Resumable streams: how long, in ms, a producer's lease lasts in Redis without being renewed. The hub running a
+   * producer renews the leases of all its producers every third of that (one round trip); when its instance dies or
+   * loses Redis, an instance reading the stream appends the terminal `ssekit-error` `lost` once the lease has lapsed
+   * (on Redis' clock), so readers everywhere are told. Default 10 000.
+   */
+  streamProducerLease?: number;
 }
 
 /** Options after validation. */
@@ -105,6 +112,7 @@ export interface ResolvedRedisBrokerOptions {
   readonly readerLinger: number;
   readonly streamTombstone: number;
   readonly streamReaderLease: number;
+  readonly streamProducerLease: number;
 }
 
 /** Default stream key. */
@@ -125,7 +133,7 @@ export const MAX_PARTITIONS = 64;
 export const DEFAULT_READER_LINGER = 30_000;
 /** Default `streamTombstone`, ms. */
 export const DEFAULT_STREAM_TOMBSTONE = 3_600_000;
-/** Default `streamReaderLease`, ms. */
+/** Default `streamReaderLease` (and `streamProducerLease`), ms. */
 export const DEFAULT_STREAM_READER_LEASE = 10_000;
 // Below this a lease would be renewed more often than every 100 ms, a busy loop against Redis for every reader.
 const MIN_STREAM_READER_LEASE = 300;
@@ -144,6 +152,7 @@ const OPTION_KEYS = [
   'readerLinger',
   'streamTombstone',
   'streamReaderLease',
+  'streamProducerLease',
 ] as const;
 
 // A key is also shown in logs; control characters there only hide mistakes.
@@ -194,7 +203,8 @@ export function resolveOptions(options: unknown): ResolvedRedisBrokerOptions {
     partitions: partitionsOption(o.partitions, key),
     readerLinger: positiveIntOption('readerLinger', o.readerLinger, DEFAULT_READER_LINGER),
     streamTombstone: positiveIntOption('streamTombstone', o.streamTombstone, DEFAULT_STREAM_TOMBSTONE),
-    streamReaderLease: leaseOption(o.streamReaderLease),
+    streamReaderLease: leaseOption('streamReaderLease', o.streamReaderLease),
+    streamProducerLease: leaseOption('streamProducerLease', o.streamProducerLease),
   };
 }
 
@@ -215,12 +225,12 @@ function partitionsOption(value: unknown, key: string): number {
   return value;
 }
 
-function leaseOption(value: unknown): number {
-  const lease = positiveIntOption('streamReaderLease', value, DEFAULT_STREAM_READER_LEASE);
+function leaseOption(name: 'streamReaderLease' | 'streamProducerLease', value: unknown): number {
+  const lease = positiveIntOption(name, value, DEFAULT_STREAM_READER_LEASE);
   if (lease < MIN_STREAM_READER_LEASE) {
     throw new SseRangeError(
       'SSE_INVALID_OPTION',
-      `Option \`streamReaderLease\` must be at least ${MIN_STREAM_READER_LEASE} ms (it is renewed every third of it), got ${lease}.`,
+      `Option \`${name}\` must be at least ${MIN_STREAM_READER_LEASE} ms (it is renewed every third of it), got ${lease}.`,
     );
   }
   return lease;

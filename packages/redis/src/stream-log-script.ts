@@ -7,7 +7,8 @@ import { isReplyError } from './errors.js';
 // atomic, which is what makes `create` exactly-once, `append` fenced and `read` consistent across instances.
 //
 // The meta HASH of a stream: g = generation, o = '+' .. owner (absent: no owner), n = entries, b = data bytes,
-// me = maxEvents, mb = maxBytes, t = ttl ms, tt = tombstone ms, e = how it ended (absent while it runs).
+// me = maxEvents, mb = maxBytes, t = ttl ms, tt = tombstone ms, e = how it ended (absent while it runs),
+// pl = producer lease ms, p = when the producer's lease lapses (Redis' clock, ms).
 // Every write that appends also pushes the expiry of the meta and the list to `t` ms from now and the tombstone's
 // to `t + tt`, and announces the entry on the stream's channel as `<seq> <generation> <entry>`.
 
@@ -21,13 +22,21 @@ local function appended(meta, log, tomb, ttl, tombstone, channel, n, generation,
 end
 `;
 
+/** Redis' clock in ms, in a script (instances' clocks may disagree; Redis' is the one every lease is measured on). */
+const NOW = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
 /**
- * KEYS: meta, log, tomb. ARGV: generation, owner ('-' none, '+name'), maxEvents, maxBytes, ttl, tombstone.
+ * KEYS: meta, log, tomb. ARGV: generation, owner ('-' none, '+name'), maxEvents, maxBytes, ttl, tombstone,
+ * producer lease.
  * Returns 1 when it created the stream, 0 when one exists. A leftover list (its meta gone first) is removed.
  */
-export const CREATE = `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+export const CREATE = `${NOW}
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[1], 'g', ARGV[1], 'n', 0, 'b', 0, 'me', ARGV[3], 'mb', ARGV[4], 't', ARGV[5], 'tt', ARGV[6])
+redis.call('HSET', KEYS[1], 'g', ARGV[1], 'n', 0, 'b', 0, 'me', ARGV[3], 'mb', ARGV[4], 't', ARGV[5], 'tt', ARGV[6],
+  'pl', ARGV[7], 'p', now + tonumber(ARGV[7]))
 if ARGV[2] ~= '-' then redis.call('HSET', KEYS[1], 'o', ARGV[2]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('SET', KEYS[3], '1', 'PX', tonumber(ARGV[5]) + tonumber(ARGV[6]))
@@ -39,10 +48,12 @@ return 1
  * the too-large entry text, channel.
  * Returns {0} stopped (other generation, ended, gone), {1, seq} appended, {2, seq} full: the too-large entry was
  * appended instead. One slot is kept for the terminal entry, so a stream never holds more than maxEvents entries;
- * a terminal entry is not checked against maxBytes (it is small, and a stream must be able to end).
+ * a terminal entry is not checked against maxBytes (it is small, and a stream must be able to end). An append
+ * renews the producer's lease.
  */
 export const APPEND = `${APPENDED}
-local m = redis.call('HMGET', KEYS[1], 'g', 'e', 'n', 'b', 'me', 'mb', 't', 'tt')
+${NOW}
+local m = redis.call('HMGET', KEYS[1], 'g', 'e', 'n', 'b', 'me', 'mb', 't', 'tt', 'pl')
 if m[1] ~= ARGV[1] or m[2] then return {0} end
 local n = tonumber(m[3])
 local b = tonumber(m[4])
@@ -58,7 +69,9 @@ if ended == '' and (n + 2 > tonumber(m[5]) or b + bytes > tonumber(m[6])) then
 end
 n = n + 1
 redis.call('RPUSH', KEYS[2], element)
-if ended == '' then
+if ended == '' and m[9] then
+  redis.call('HSET', KEYS[1], 'n', n, 'b', b + bytes, 'p', now + tonumber(m[9]))
+elseif ended == '' then
   redis.call('HSET', KEYS[1], 'n', n, 'b', b + bytes)
 else
   redis.call('HSET', KEYS[1], 'n', n, 'b', b + bytes, 'e', ended)
@@ -97,9 +110,33 @@ return {'ok', m[1], m[2] or '-', redis.call('LRANGE', KEYS[2], from, from + tonu
   redis.call('LLEN', KEYS[2]), m[3] or ''}
 `;
 
-/** Redis' clock in ms, in a script (instances' clocks may disagree; Redis' is the one every lease is measured on). */
-const NOW = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+/**
+ * KEYS: meta. ARGV: generation. Renews the producer's lease of a stream of that generation that has not ended.
+ * Returns 1 renewed, 0 not (ended, recreated or gone).
+ */
+export const RENEW = `${NOW}
+local m = redis.call('HMGET', KEYS[1], 'g', 'e', 'pl')
+if m[1] ~= ARGV[1] or m[2] or not m[3] then return 0 end
+redis.call('HSET', KEYS[1], 'p', now + tonumber(m[3]))
+return 1
+`;
+
+/**
+ * KEYS: meta, log, tomb. ARGV: the lost entry text, channel.
+ * Returns 'gone' (no such stream), 'ended', 'live' (its producer's lease holds) or 'lost': the lease had lapsed
+ * (on Redis' clock), so this call appended the terminal lost entry; a producer's later append gets stopped.
+ */
+export const CHECK = `${APPENDED}
+${NOW}
+local m = redis.call('HMGET', KEYS[1], 'g', 'e', 'n', 't', 'tt', 'p')
+if not m[1] then return 'gone' end
+if m[2] then return 'ended' end
+if not m[6] or tonumber(m[6]) > now then return 'live' end
+local n = tonumber(m[3]) + 1
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[1], 'n', n, 'e', 'lost')
+appended(KEYS[1], KEYS[2], KEYS[3], m[4], m[5], ARGV[2], n, m[1], ARGV[1])
+return 'lost'
 `;
 
 /**

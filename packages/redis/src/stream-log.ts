@@ -10,6 +10,7 @@ import {
   checkStreamKey,
   type LogAppend,
   type LogEntry,
+  type ProducerLease,
   type ReadResult,
   type StreamEnd,
   type StreamLog,
@@ -28,7 +29,7 @@ import {
 } from './stream-log-codec.js';
 import { Follower } from './stream-log-follower.js';
 import { Presence } from './stream-log-presence.js';
-import { APPEND, CANCEL, CREATE, READ, runScript, scriptError } from './stream-log-script.js';
+import { APPEND, CANCEL, CHECK, CREATE, READ, RENEW, runScript, scriptError } from './stream-log-script.js';
 import { Subscriber } from './stream-log-subscriber.js';
 
 /** A stream this instance created and may still append to: checked for a missed cancel after a reconnection. */
@@ -125,6 +126,7 @@ export class RedisStreamLog implements StreamLog {
         String(maxBytes),
         String(ttl),
         String(this.options.streamTombstone),
+        String(this.options.streamProducerLease),
       ],
       `creating stream ${JSON.stringify(key)}`,
     );
@@ -275,6 +277,60 @@ export class RedisStreamLog implements StreamLog {
     this.assertOpen();
     checkStreamKey(key);
     return this.presence.has(key);
+  }
+
+  get producerLease(): number {
+    return this.options.streamProducerLease;
+  }
+
+  /** One script per stream, all sent at once: node-redis pipelines them into one round trip. */
+  async renew(streams: readonly ProducerLease[]): Promise<void> {
+    this.assertOpen();
+    if (!Array.isArray(streams)) {
+      throw new SseTypeError('SSE_INVALID_FIELD', 'renew() takes an array of { key, generation }.');
+    }
+    for (const item of streams as { key?: unknown; generation?: unknown }[]) {
+      checkStreamKey(item?.key);
+      if (typeof item.generation !== 'string' || item.generation === '') {
+        throw new SseTypeError('SSE_INVALID_FIELD', 'renew() needs the generation create() answered for each stream.');
+      }
+    }
+    await Promise.all(
+      streams.map(({ key, generation }) =>
+        runScript(
+          this.connection,
+          RENEW,
+          [this.keys(key).meta],
+          [generation],
+          `renewing the producer lease of stream ${JSON.stringify(key)}`,
+        ),
+      ),
+    );
+  }
+
+  /**
+   * One script per stream, all sent at once. A stream gone under its followers here ends them with `lost`; one
+   * whose producer's lease lapsed gets its `lost` entry in Redis, which reaches followers everywhere over pub/sub.
+   */
+  async check(keys: readonly string[]): Promise<void> {
+    this.assertOpen();
+    if (!Array.isArray(keys)) throw new SseTypeError('SSE_INVALID_FIELD', 'check() takes an array of stream keys.');
+    for (const key of keys) checkStreamKey(key);
+    const lost = encodeEntry(terminalEntry('lost'));
+    await Promise.all(
+      keys.map(async (key) => {
+        const k = this.keys(key);
+        const reply = await runScript(
+          this.connection,
+          CHECK,
+          [k.meta, k.log, k.tomb],
+          [lost, k.channel],
+          `checking the producer of stream ${JSON.stringify(key)}`,
+        );
+        if (reply === 'gone') this.followers.get(key)?.sync();
+        else if (reply !== 'ended' && reply !== 'live' && reply !== 'lost') throw this.unexpected('check', reply);
+      }),
+    );
   }
 
   /**

@@ -59,6 +59,7 @@ describe('createRedisBroker() arguments', () => {
       [{ streamTombstone: 0 }, /`streamTombstone`/, 'SseRangeError'],
       [{ streamReaderLease: 299 }, /`streamReaderLease`.*at least 300/, 'SseRangeError'],
       [{ streamReaderLease: 1.5 }, /`streamReaderLease`/, 'SseRangeError'],
+      [{ streamProducerLease: 299 }, /`streamProducerLease`.*at least 300/, 'SseRangeError'],
       [{ resetEvent: '' }, /`resetEvent`/, 'SseTypeError'],
       [{ resetEvent: 'a\nb' }, /`event`/, 'SseTypeError'],
       [{ logger: {} as never }, /`logger`/, 'SseTypeError'],
