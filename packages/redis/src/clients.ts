@@ -48,6 +48,18 @@ export function readerFactory(connection: RedisConnection, key: string): () => R
   return clientFactory(connection, 'reader');
 }
 
+/**
+ * A factory of fresh clients for the resumable streams' pub/sub connection (`ssekit-subscriber`). On a cluster, a
+ * classic PUBLISH reaches every node, so one connection to one node hears them all: the master that serves
+ * `channel`'s slot, found anew at each connection (a failover moves it to the new master). node-redis' cluster
+ * client cannot be used here: its `subscribe()` is its own connection with its own reconnection, outside this
+ * package's watchdog and resubscription.
+ */
+export function subscriberFactory(connection: RedisConnection, channel: string): () => RawClient {
+  if ('cluster' in connection) return () => clusterNodeClient(connection.cluster, channel, 'ssekit-subscriber', FIXED);
+  return clientFactory(connection, 'subscriber');
+}
+
 function asRawClient(client: unknown): RawClient {
   const c = client as Partial<RawClient> | null;
   if (

@@ -124,6 +124,26 @@ class ClusterNodeClient implements RawClient {
     this.inner?.on(event as 'error', listener);
     return this;
   }
+
+  // The pub/sub methods of the node's client, for the resumable streams' subscriber connection.
+  async subscribe(channels: string[], listener: (message: string, channel: string) => void): Promise<unknown> {
+    return await this.pubSub().subscribe(channels, listener);
+  }
+
+  async unsubscribe(channels: string[], listener: (message: string, channel: string) => void): Promise<unknown> {
+    return await this.pubSub().unsubscribe(channels, listener);
+  }
+
+  private pubSub(): PubSubMethods {
+    const inner = this.inner as (RawClient & Partial<PubSubMethods>) | undefined;
+    if (inner?.subscribe === undefined || inner.unsubscribe === undefined) throw new Error('Not connected.');
+    return inner as PubSubMethods;
+  }
+}
+
+interface PubSubMethods {
+  subscribe(channels: string[], listener: (message: string, channel: string) => void): Promise<unknown>;
+  unsubscribe(channels: string[], listener: (message: string, channel: string) => void): Promise<unknown>;
 }
 
 // The slot map of each cluster, shared by its readers for a moment: readers that start together ask once.

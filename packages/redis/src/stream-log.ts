@@ -79,6 +79,7 @@ export class RedisStreamLog implements StreamLog {
     const report = (message: string, error: unknown): void => options.logger.error(message, error);
     this.subscriber = new Subscriber(
       redis,
+      this.cancels,
       options.commandTimeout,
       {
         down: (error) =>
