@@ -3,6 +3,7 @@ import { createClient } from 'redis';
 import { clusterClient, clusterNodeClient } from './cluster.js';
 import type { RawClient } from './connection.js';
 import type { RedisConnection } from './options.js';
+import { sentinelClient } from './sentinel.js';
 
 // Settings every broker connection gets, whatever the template client says:
 // - reconnection off: Connection replaces lost clients itself (see connection.ts);
@@ -26,6 +27,7 @@ const FIXED = {
 export function clientFactory(connection: RedisConnection, role: string): () => RawClient {
   const name = `ssekit-${role}`;
   if ('cluster' in connection) return () => clusterClient(connection.cluster, name, FIXED);
+  if ('sentinel' in connection) return () => sentinelClient(connection.sentinel, name, FIXED);
   if ('url' in connection) {
     const url = connection.url;
     return () => asRawClient(createClient({ url, name, socket: { reconnectStrategy: false }, ...FIXED }));
