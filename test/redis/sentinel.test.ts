@@ -1,27 +1,69 @@
 import { createHub } from '@ssekit/core';
-import { createRedisBroker } from '@ssekit/redis';
+import { createRedisBroker, type RedisBroker, type RedisSentinelConnection } from '@ssekit/redis';
 import { describe, expect, it } from 'vitest';
 import { openEventSource } from '../support/clients.js';
 import { recordingLogger } from '../support/logger.js';
-import { type Instance, redisRequirement, startInstance, uniqueKey } from '../support/redis.js';
-import { redisSentinelForSuite, SENTINEL_MASTER } from '../support/redis-sentinel.js';
+import { type Instance, redisCommand, redisRequirement, startInstance, uniqueKey } from '../support/redis.js';
+import { type RedisSentinelServers, redisSentinelForSuite, SENTINEL_MASTER } from '../support/redis-sentinel.js';
+import { type StreamLogHarness, streamLogContract } from '../support/stream-log-contract.js';
 import { closeAfterEach } from '../support/teardown.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 const requirement = redisRequirement();
 
+function connection(servers: RedisSentinelServers): { sentinel: RedisSentinelConnection } {
+  return { sentinel: { name: SENTINEL_MASTER, sentinelRootNodes: servers.sentinelUrls.map((url) => ({ url })) } };
+}
+
+/** Brokers on one broker key, through the sentinels. */
+function sentinelHarness(servers: RedisSentinelServers): StreamLogHarness {
+  const prefix = uniqueKey('streams');
+  const logger = recordingLogger();
+  const opened: RedisBroker[] = [];
+  return {
+    lease: 300,
+    tombstone: 300,
+    async open() {
+      const broker = createRedisBroker(connection(servers), {
+        key: prefix,
+        logger,
+        streamTombstone: 300,
+        streamReaderLease: 300,
+      });
+      opened.push(broker);
+      return broker.streams;
+    },
+    async leftovers(key) {
+      const master = await servers.master();
+      const base = `${prefix}:rs:{${key}}`;
+      let left = 0;
+      for (const suffix of ['l', 'm', 't', 'r'])
+        left += Number(await redisCommand(master, ['EXISTS', `${base}:${suffix}`]));
+      return left;
+    },
+    async close() {
+      for (const broker of opened.splice(0)) await broker.close();
+    },
+  };
+}
+
 describe.skipIf(requirement.skip)('Redis broker through Redis Sentinel (a master, a replica, 3 sentinels)', () => {
   const sentinel = redisSentinelForSuite();
   const teardown = closeAfterEach();
+
+  // `kill: false`: a lapsed lease is Redis' own expiry, covered against one server in stream-log.test.ts.
+  streamLogContract('Redis Sentinel', async () => sentinelHarness(sentinel()), { kill: false });
 
   async function instances(key: string, names: string[]): Promise<Instance[]> {
     const logger = recordingLogger();
     const started: Instance[] = [];
     for (const name of names) {
-      const broker = createRedisBroker(
-        { sentinel: { name: SENTINEL_MASTER, sentinelRootNodes: sentinel().sentinelUrls.map((url) => ({ url })) } },
-        { key, logger, commandTimeout: 2000, blockTimeout: 1000 },
-      );
+      const broker = createRedisBroker(connection(sentinel()), {
+        key,
+        logger,
+        commandTimeout: 2000,
+        blockTimeout: 1000,
+      });
       const hub = createHub({ broker, logger });
       await hub.ready();
       started.push(teardown.track(await startInstance(name, hub)));
@@ -29,6 +71,7 @@ describe.skipIf(requirement.skip)('Redis broker through Redis Sentinel (a master
     return started;
   }
 
+  // Last: it leaves the master without a replica.
   it('the master killed during broadcasts: the brokers follow the new master, nothing crashes, nothing is lost silently', {
     timeout: 90_000,
   }, async () => {
