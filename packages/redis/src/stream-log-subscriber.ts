@@ -35,7 +35,7 @@ export class Subscriber {
 
   constructor(
     redis: RedisConnection,
-    /** A channel this subscriber listens to for as long as it lives: on a cluster, it picks the node. */
+    /** On a cluster, the channel whose slot's master the connection goes to (every node hears every PUBLISH). */
     home: string,
     private readonly timeout: number,
     hooks: ConnectionHooks,
