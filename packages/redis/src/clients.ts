@@ -3,6 +3,7 @@ import { createClient } from 'redis';
 import { clusterClient, clusterNodeClient } from './cluster.js';
 import type { RawClient } from './connection.js';
 import type { RedisConnection } from './options.js';
+import { sentinelClient } from './sentinel.js';
 
 // Settings every broker connection gets, whatever the template client says:
 // - reconnection off: Connection replaces lost clients itself (see connection.ts);
@@ -26,6 +27,7 @@ const FIXED = {
 export function clientFactory(connection: RedisConnection, role: string): () => RawClient {
   const name = `ssekit-${role}`;
   if ('cluster' in connection) return () => clusterClient(connection.cluster, name, FIXED);
+  if ('sentinel' in connection) return () => sentinelClient(connection.sentinel, name, FIXED);
   if ('url' in connection) {
     const url = connection.url;
     return () => asRawClient(createClient({ url, name, socket: { reconnectStrategy: false }, ...FIXED }));
@@ -46,6 +48,18 @@ export function clientFactory(connection: RedisConnection, role: string): () => 
 export function readerFactory(connection: RedisConnection, key: string): () => RawClient {
   if ('cluster' in connection) return () => clusterNodeClient(connection.cluster, key, 'ssekit-reader', FIXED);
   return clientFactory(connection, 'reader');
+}
+
+/**
+ * A factory of fresh clients for the resumable streams' pub/sub connection (`ssekit-subscriber`). On a cluster, a
+ * classic PUBLISH reaches every node, so one connection to one node hears them all: the master that serves
+ * `channel`'s slot, found anew at each connection (a failover moves it to the new master). node-redis' cluster
+ * client cannot be used here: its `subscribe()` is its own connection with its own reconnection, outside this
+ * package's watchdog and resubscription.
+ */
+export function subscriberFactory(connection: RedisConnection, channel: string): () => RawClient {
+  if ('cluster' in connection) return () => clusterNodeClient(connection.cluster, channel, 'ssekit-subscriber', FIXED);
+  return clientFactory(connection, 'subscriber');
 }
 
 function asRawClient(client: unknown): RawClient {

@@ -12,26 +12,75 @@ type ClientSettings = Record<string, unknown>;
 
 /** node-redis' cluster client as a {@link RawClient}: each command goes to the node of its key. */
 export function clusterClient(cluster: RedisClusterConnection, name: string, settings: ClientSettings): RawClient {
+  // node-redis 5 refreshes its slot map on a MOVED reply only, and its client of a killed master never gets one:
+  // after a failover, the commands of that master's slots would fail for good; and a killed root node holds its
+  // connect() forever while it retries. There, node clients do not reconnect (a dead root node fails at once and
+  // the next is tried), and a command refused by a node client that is offline or closed drops the whole cluster
+  // client, so that its owner opens a new one, which discovers the cluster anew. node-redis 6 (whose cluster
+  // client has isReady) refreshes the map itself when a node client reconnects.
+  const refreshesItself = clusterRefreshesItself();
   const client = createCluster({
     rootNodes: cluster.rootNodes.map((node) => ({ url: node.url })),
-    defaults: { ...settings, name } as never,
+    defaults: {
+      ...settings,
+      name,
+      ...(refreshesItself ? {} : { socket: { reconnectStrategy: false, connectTimeout: 2000 } }),
+    } as never,
     RESP: 2,
   });
+  const errorListeners: ((error: unknown) => void)[] = [];
+  // Set when this wrapper drops the client: node-redis 5 says isOpen until its destroy() has run its course.
+  let dropped = false;
   return {
     get isOpen() {
-      return client.isOpen;
+      return !dropped && client.isOpen;
     },
     get isReady() {
-      return client.isReady;
+      return !dropped && (refreshesItself ? client.isReady : client.isOpen);
     },
     connect: () => client.connect(),
-    sendCommand: (args) => client.sendCommand(firstKey(args), false, args as string[]),
-    destroy: () => client.destroy(),
+    async sendCommand(args: readonly string[]) {
+      try {
+        return await client.sendCommand(firstKey(args), false, args as string[]);
+      } catch (error) {
+        if (
+          !refreshesItself &&
+          error instanceof Error &&
+          /client is (offline|closed)/i.test(error.message) &&
+          !dropped
+        ) {
+          dropped = true;
+          try {
+            client.destroy();
+          } catch {
+            // node-redis 5 refuses to destroy a cluster client whose node clients are all closed already.
+          }
+          for (const listener of errorListeners) listener(error);
+        }
+        throw error;
+      }
+    },
+    destroy() {
+      try {
+        client.destroy();
+      } catch {
+        // Already torn down.
+      }
+    },
     on(event: 'error' | 'connect', listener: (error?: unknown) => void) {
+      if (event === 'error') errorListeners.push(listener);
       client.on(event === 'error' ? 'error' : 'connect', listener as (error: unknown) => void);
       return this;
     },
   } as RawClient;
+}
+
+let refreshes: boolean | undefined;
+
+/** Whether the installed node-redis' cluster client follows a failover by itself (6: yes, 5: no). */
+function clusterRefreshesItself(): boolean {
+  refreshes ??= 'isReady' in createCluster({ rootNodes: [{ url: 'redis://127.0.0.1:1' }] });
+  return refreshes;
 }
 
 /** The key a command of this package routes by (`undefined` for TIME, which any node answers). */
@@ -124,6 +173,26 @@ class ClusterNodeClient implements RawClient {
     this.inner?.on(event as 'error', listener);
     return this;
   }
+
+  // The pub/sub methods of the node's client, for the resumable streams' subscriber connection.
+  async subscribe(channels: string[], listener: (message: string, channel: string) => void): Promise<unknown> {
+    return await this.pubSub().subscribe(channels, listener);
+  }
+
+  async unsubscribe(channels: string[], listener: (message: string, channel: string) => void): Promise<unknown> {
+    return await this.pubSub().unsubscribe(channels, listener);
+  }
+
+  private pubSub(): PubSubMethods {
+    const inner = this.inner as (RawClient & Partial<PubSubMethods>) | undefined;
+    if (inner?.subscribe === undefined || inner.unsubscribe === undefined) throw new Error('Not connected.');
+    return inner as PubSubMethods;
+  }
+}
+
+interface PubSubMethods {
+  subscribe(channels: string[], listener: (message: string, channel: string) => void): Promise<unknown>;
+  unsubscribe(channels: string[], listener: (message: string, channel: string) => void): Promise<unknown>;
 }
 
 // The slot map of each cluster, shared by its readers for a moment: readers that start together ask once.

@@ -23,6 +23,8 @@ export {
   DEFAULT_STREAM_TOMBSTONE,
   type RedisBrokerOptions,
   type RedisClientTemplate,
+  type RedisClusterConnection,
   type RedisConnection,
+  type RedisSentinelConnection,
 } from './options.js';
 export { RedisStreamLog } from './stream-log.js';

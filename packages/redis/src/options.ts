@@ -19,13 +19,29 @@ export interface RedisClusterConnection {
 }
 
 /**
- * Where the broker finds Redis: a URL (`redis://…`, `rediss://…` for TLS), a client to copy the settings of, or a
- * Redis Cluster.
+ * A master watched by Redis Sentinel: its name in the sentinels' configuration and the sentinels to ask (any few;
+ * the same names as node-redis' `createSentinel()`). Each broker connection asks them where the master is when it
+ * connects, and reconnects to the new master after a failover.
+ */
+export interface RedisSentinelConnection {
+  readonly name: string;
+  readonly sentinelRootNodes: readonly { readonly url: string }[];
+  /**
+   * The scheme, credentials and database of the connections to the master (its host and port come from the
+   * sentinels), e.g. `rediss://user:secret@x/2`. Default `redis://` (no TLS, no password, database 0).
+   */
+  readonly nodeUrl?: string;
+}
+
+/**
+ * Where the broker finds Redis: a URL (`redis://…`, `rediss://…` for TLS), a client to copy the settings of, a
+ * Redis Cluster, or a master watched by Redis Sentinel.
  */
 export type RedisConnection =
   | { readonly url: string }
   | { readonly client: RedisClientTemplate }
-  | { readonly cluster: RedisClusterConnection };
+  | { readonly cluster: RedisClusterConnection }
+  | { readonly sentinel: RedisSentinelConnection };
 
 /** Options of {@link createRedisBroker}. */
 export interface RedisBrokerOptions {
@@ -246,12 +262,21 @@ export function checkConnection(connection: unknown): RedisConnection {
   }
   const c = connection as Record<string, unknown>;
   for (const name of Object.keys(c)) {
-    if (name !== 'url' && name !== 'client' && name !== 'cluster') {
+    if (name !== 'url' && name !== 'client' && name !== 'cluster' && name !== 'sentinel') {
       throw new SseError(
         'SSE_INVALID_OPTION',
-        `Unknown connection option \`${name}\` for createRedisBroker(): pass { url }, { client } or { cluster }, and broker options as the second argument.`,
+        `Unknown connection option \`${name}\` for createRedisBroker(): pass { url }, { client }, { cluster } or { sentinel }, and broker options as the second argument.`,
       );
     }
+  }
+  if (c.sentinel !== undefined) {
+    if (Object.keys(c).some((name) => name !== 'sentinel' && c[name] !== undefined)) {
+      throw new SseError(
+        'SSE_INVALID_OPTION',
+        'Pass `sentinel` alone to createRedisBroker(), without `url`, `client` or `cluster`.',
+      );
+    }
+    return { sentinel: checkSentinel(c.sentinel) };
   }
   if (c.cluster !== undefined) {
     if (c.url !== undefined || c.client !== undefined) {
@@ -327,5 +352,37 @@ function checkCluster(cluster: unknown): RedisClusterConnection {
     rootNodes: nodes.map((node: unknown, i) => ({
       url: checkUrl(`cluster.rootNodes[${i}].url`, (node as { url?: unknown } | null)?.url),
     })),
+  };
+}
+
+function checkSentinel(sentinel: unknown): RedisSentinelConnection {
+  const s = sentinel as { name?: unknown; sentinelRootNodes?: unknown; nodeUrl?: unknown } | null;
+  const nodes = s?.sentinelRootNodes;
+  if (s === null || typeof s !== 'object' || !Array.isArray(nodes) || nodes.length === 0) {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `Option \`sentinel\` must be { name: 'mymaster', sentinelRootNodes: [{ url: 'redis://host:26379' }, …] } with at least one sentinel, got ${describe(sentinel)}.`,
+    );
+  }
+  for (const name of Object.keys(s)) {
+    if (name !== 'name' && name !== 'sentinelRootNodes' && name !== 'nodeUrl') {
+      throw new SseError(
+        'SSE_INVALID_OPTION',
+        `Unknown option \`sentinel.${name}\`: pass { name, sentinelRootNodes, nodeUrl? }.`,
+      );
+    }
+  }
+  if (typeof s.name !== 'string' || s.name === '') {
+    throw new SseTypeError(
+      'SSE_INVALID_OPTION',
+      `Option \`sentinel.name\` must be the master's name in the sentinels' configuration (e.g. 'mymaster'), got ${describe(s.name)}.`,
+    );
+  }
+  return {
+    name: s.name,
+    sentinelRootNodes: nodes.map((node: unknown, i) => ({
+      url: checkUrl(`sentinel.sentinelRootNodes[${i}].url`, (node as { url?: unknown } | null)?.url),
+    })),
+    ...(s.nodeUrl === undefined ? {} : { nodeUrl: checkUrl('sentinel.nodeUrl', s.nodeUrl) }),
   };
 }

@@ -1,4 +1,4 @@
-import { clientFactory } from './clients.js';
+import { subscriberFactory } from './clients.js';
 import { Connection, type ConnectionHooks, type RawClient } from './connection.js';
 import type { RedisConnection } from './options.js';
 
@@ -35,14 +35,16 @@ export class Subscriber {
 
   constructor(
     redis: RedisConnection,
+    /** On a cluster, the channel whose slot's master the connection goes to (every node hears every PUBLISH). */
+    home: string,
     private readonly timeout: number,
     hooks: ConnectionHooks,
     private readonly report: (message: string, error: unknown) => void,
   ) {
-    const create = clientFactory(redis, 'subscriber');
+    const create = subscriberFactory(redis, home);
     this.connection = new Connection(
       () => {
-        // Every node-redis v5/v6 client has subscribe(); clientFactory checked it is one.
+        // Every node-redis v5/v6 client has subscribe(), and so has the cluster's node client.
         const client = create() as PubSubClient;
         this.client = client;
         return client;

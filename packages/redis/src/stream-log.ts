@@ -80,6 +80,7 @@ export class RedisStreamLog implements StreamLog {
     const report = (message: string, error: unknown): void => options.logger.error(message, error);
     this.subscriber = new Subscriber(
       redis,
+      this.cancels,
       options.commandTimeout,
       {
         down: (error) =>

@@ -34,6 +34,28 @@ describe('createRedisBroker() arguments', () => {
     );
   });
 
+  it('takes a Sentinel master name and sentinels, and says what is wrong with them', () => {
+    const sentinelRootNodes = [{ url: 'redis://127.0.0.1:1' }];
+    expect(createRedisBroker({ sentinel: { name: 'mymaster', sentinelRootNodes } }).key).toBe('ssekit:events');
+    expect(
+      createRedisBroker({ sentinel: { name: 'mymaster', sentinelRootNodes, nodeUrl: 'rediss://u:p@x/2' } }).key,
+    ).toBe('ssekit:events');
+    const bad: [unknown, RegExp][] = [
+      [{ sentinel: { name: 'mymaster', sentinelRootNodes }, url }, /`sentinel` alone/],
+      [{ sentinel: { name: 'mymaster', sentinelRootNodes: [] } }, /at least one sentinel/],
+      [{ sentinel: { sentinelRootNodes } }, /sentinel\.name/],
+      [{ sentinel: { name: '', sentinelRootNodes } }, /sentinel\.name/],
+      [{ sentinel: { name: 'm', sentinelRootNodes: [{ url: 'http://x' }] } }, /sentinelRootNodes\[0\]\.url/],
+      [{ sentinel: { name: 'm', sentinelRootNodes, nodeUrl: 'x' } }, /sentinel\.nodeUrl/],
+      [{ sentinel: { name: 'm', sentinelRootNodes, password: 'x' } }, /Unknown option `sentinel\.password`/],
+    ];
+    for (const [connection, message] of bad) {
+      const error = errorOf(() => createRedisBroker(connection as RedisConnection));
+      expect(error.code, JSON.stringify(connection)).toBe('SSE_INVALID_OPTION');
+      expect(error.message).toMatch(message);
+    }
+  });
+
   it('takes a node-redis client as a template, and refuses other objects', () => {
     expect(createRedisBroker({ client: createClient({ url }) }).key).toBe('ssekit:events');
     const notAClient = errorOf(() => createRedisBroker({ client: { get: () => 1 } } as unknown as RedisConnection));
