@@ -23,6 +23,7 @@ export { checkEvent, checkId, checkIdempotencyKey, checkRetry } from './frame.js
 export { DEFAULT_HISTORY_SIZE, History, type HistoryOptions } from './history.js';
 export {
   createMemoryStreamLog,
+  DEFAULT_MEMORY_TOMBSTONE,
   DEFAULT_PRODUCER_LEASE,
   MemoryStreamLog,
   type MemoryStreamLogOptions,

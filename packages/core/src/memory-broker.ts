@@ -9,13 +9,15 @@ import type {
 } from './broker-contract.js';
 import { SseError } from './errors.js';
 import { History, type HistoryOptions } from './history.js';
-import { MemoryStreamLog } from './memory-stream-log.js';
+import { MemoryStreamLog, type MemoryStreamLogOptions } from './memory-stream-log.js';
 import { assertKnownOptions } from './validate.js';
 
 /** Options of {@link createMemoryBroker}. */
 export interface MemoryBrokerOptions {
   /** History kept for `Last-Event-ID` resume; `false` keeps none (every resume is a gap). Default `{ size: 1000 }`. */
   history?: HistoryOptions | false;
+  /** Options of its store of resumable streams (`streams`): the producer lease and the tombstone time. */
+  streams?: MemoryStreamLogOptions;
 }
 
 /**
@@ -35,14 +37,15 @@ export class MemoryBroker implements Broker {
   private onControl: ((message: ControlMessage) => void) | undefined;
   private readonly history: History | undefined;
   /** The in-memory store of resumable streams. */
-  readonly streams = new MemoryStreamLog();
+  readonly streams: MemoryStreamLog;
   private readonly prefix = randomBytes(3).toString('hex');
   private counter = 0;
   private closed = false;
 
   constructor(options: MemoryBrokerOptions = {}) {
-    assertKnownOptions('the memory broker', options, ['history']);
+    assertKnownOptions('the memory broker', options, ['history', 'streams']);
     this.history = options.history === false ? undefined : new History(options.history ?? {});
+    this.streams = new MemoryStreamLog(options.streams);
   }
 
   start(deliver: (envelope: Envelope) => void, onControl?: (message: ControlMessage) => void): void {

@@ -36,7 +36,15 @@ export interface MemoryStreamLogOptions {
    * producing a stream stops renewing it without closing (its event loop blocked that long, say).
    */
   readonly producerLease?: number;
+  /**
+   * How long an expired stream still answers `expired` (a 410) before its key is unknown (404), ms (default 60 000).
+   * Only the key is kept that long.
+   */
+  readonly tombstone?: number;
 }
+
+/** Default `tombstone` of the in-memory log, ms. */
+export const DEFAULT_MEMORY_TOMBSTONE = 60_000;
 
 const MIN_SWEEP = 10;
 const MAX_SWEEP = 1000;
@@ -45,8 +53,8 @@ const MAX_SWEEP = 1000;
  * The in-memory {@link StreamLog}: one process, no other instances. The in-memory broker exposes one as `streams`,
  * and a hub whose broker has none makes its own.
  *
- * A stream is forgotten `ttl` after its last append, leaving a tombstone (reads answer `expired`, a 410) for another
- * `ttl`, after which the key is unknown (404) and nothing of it is left. One unref'd sweep timer serves every stream
+ * A stream is forgotten `ttl` after its last append, leaving a tombstone (reads answer `expired`, a 410) for
+ * `tombstone` ms, after which the key is unknown (404) and nothing of it is left. One unref'd sweep timer serves every stream
  * of the log; it runs every quarter of the shortest `ttl` (10 ms to 1 s), so a stream expires at most that late,
  * and it stops when the log holds nothing.
  */
@@ -61,6 +69,7 @@ export class MemoryStreamLog implements StreamLog {
   private period = MAX_SWEEP;
   private closed = false;
   readonly producerLease: number;
+  private readonly tombstone: number;
 
   constructor(options: MemoryStreamLogOptions = {}) {
     const lease = options.producerLease ?? DEFAULT_PRODUCER_LEASE;
@@ -71,6 +80,14 @@ export class MemoryStreamLog implements StreamLog {
       );
     }
     this.producerLease = lease;
+    const tombstone = options.tombstone ?? DEFAULT_MEMORY_TOMBSTONE;
+    if (typeof tombstone !== 'number' || !Number.isSafeInteger(tombstone) || tombstone <= 0) {
+      throw new SseTypeError(
+        'SSE_INVALID_OPTION',
+        `Option \`tombstone\` must be a positive whole number of ms, got ${String(tombstone)}.`,
+      );
+    }
+    this.tombstone = tombstone;
   }
 
   /** Streams held (finished or not), tombstones excluded. */
@@ -270,7 +287,7 @@ export class MemoryStreamLog implements StreamLog {
     for (const [key, stored] of this.streams) {
       if (now < stored.expiresAt) continue;
       this.streams.delete(key);
-      this.tombstones.set(key, now + stored.limits.ttl);
+      this.tombstones.set(key, now + this.tombstone);
       if (!stored.ended) this.lose(key, stored.entries.length);
     }
     if (this.streams.size === 0 && this.tombstones.size === 0) this.stopSweep();

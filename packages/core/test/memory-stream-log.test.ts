@@ -98,8 +98,8 @@ describe('the in-memory stream log', () => {
     log.close();
   });
 
-  it('expires a stream ttl after its last append (410), forgets it after another ttl (404), and stops its timer', async () => {
-    const log = createMemoryStreamLog();
+  it('expires a stream ttl after its last append (410), forgets it after the tombstone time (404), and stops its timer', async () => {
+    const log = createMemoryStreamLog({ tombstone: 60 });
     const created = await log.create('k', undefined, { ...limits, ttl: 60 });
     if (!created.ok) throw new Error('not created');
     expect(log.sweeping).toBe(true);
@@ -119,7 +119,7 @@ describe('the in-memory stream log', () => {
     const { runInNewContext } = await import('node:vm');
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
-    const log = createMemoryStreamLog();
+    const log = createMemoryStreamLog({ tombstone: 50 });
     gc();
     const baseline = process.memoryUsage().heapUsed;
     for (let i = 0; i < 1000; i++) {
