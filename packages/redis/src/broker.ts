@@ -13,10 +13,10 @@ import { checkClusterPartitions, checkControl, checkInterest, checkPublish } fro
 import { clientFactory, readerFactory } from './clients.js';
 import { encodeControl, encodeEnvelope } from './codec.js';
 import { Connection, type ConnectionHooks } from './connection.js';
+import { checkConnection } from './connection-checks.js';
 import { connectionHooks } from './connection-hooks.js';
 import { closedError, unavailable } from './errors.js';
 import {
-  checkConnection,
   type RedisBrokerOptions,
   type RedisConnection,
   type ResolvedRedisBrokerOptions,
