@@ -1,0 +1,35 @@
+import type { HubCounters } from './hub-stats.js';
+import type { Registry } from './registry.js';
+import type { CloseReason, SseStream } from './stream.js';
+import { assertTopic } from './validate.js';
+import type { StreamOwner } from './writer.js';
+
+/**
+ * What the streams a hub registers call back (through their writer): no public member of the hub. Bytes, drops and
+ * heartbeats go to its counters, topic changes to its registry, and a stream that ends to `detach`.
+ */
+export function streamOwner(
+  registry: Registry,
+  counters: HubCounters,
+  detach: (stream: SseStream, reason: CloseReason) => void,
+): StreamOwner {
+  return {
+    detach,
+    account: (bytes, dropped) => {
+      counters.bytesSent += bytes;
+      counters.dropped += dropped;
+    },
+    heartbeat: () => {
+      counters.detail.heartbeats++;
+    },
+    subscribe: (stream, topic) => {
+      assertTopic(topic);
+      if (stream.closed || stream.topics.has(topic)) return;
+      registry.subscribe(stream, topic);
+    },
+    unsubscribe: (stream, topic) => {
+      assertTopic(topic);
+      registry.unsubscribe(stream, topic);
+    },
+  };
+}
