@@ -11,7 +11,7 @@ import {
   type ResolvedLimitResponse,
   resolveHubOptions,
 } from './hub-options.js';
-import { streamOwner } from './hub-owner.js';
+import { type StreamOwner, streamOwner } from './hub-owner.js';
 import { type PublishContext, publishEnvelope } from './hub-publish.js';
 import { registerRefusalCounters } from './hub-refusals.js';
 import { endForShutdown } from './hub-shutdown.js';
@@ -24,7 +24,7 @@ import { Resumables, setResumables } from './resumable.js';
 import { resume } from './resume.js';
 import type { CloseReason, SseStream } from './stream.js';
 import { assertClientId, assertTopic, normalizeTopics } from './validate.js';
-import { type StreamOwner, writerOf } from './writer.js';
+import { writerOf } from './writer.js';
 
 /** Events a hub emits. */
 export interface HubEvents {

@@ -17,16 +17,18 @@ import {
   serializeData,
 } from './frame.js';
 import { writeHead } from './head.js';
+import type { StreamOwner } from './hub-owner.js';
 import { readLastEventId } from './last-event-id.js';
 import { type PipeOptions, type PipeResult, type PipeSource, pipeInto } from './pipe.js';
 import type { EventMap, Producer } from './producer.js';
 import { listenTo, stopListening } from './response-listeners.js';
+import { isGone } from './response-state.js';
 import { startProducer } from './resumable-binding.js';
 import { closeRetryOf, isGraceful, lastRetryHint } from './stream-close.js';
 import type { StreamEnd } from './stream-log-contract.js';
 import { isResolved, type ResolvedStreamOptions, resolveStreamOptions, type StreamOptions } from './stream-options.js';
 import { assertClientId } from './validate.js';
-import { isGone, type StreamOwner, Writer } from './writer.js';
+import { Writer } from './writer.js';
 
 /** A request ssekit can serve: HTTP/1.x or HTTP/2 (compatibility API). */
 export type SseRequest = IncomingMessage | Http2ServerRequest;
