@@ -3,21 +3,11 @@ import { backoffDelay } from './backoff.js';
 import { SseClientError } from './errors.js';
 import type { EventMap, SseEvent, UntypedEvents } from './events.js';
 import type { ConnectOptions, SseClient } from './options.js';
-import {
-  DONE_EVENT,
-  ERROR_EVENT,
-  RESET_EVENT,
-  STREAM_ACTION_HEADER,
-  STREAM_EVENT,
-  STREAM_KEY_HEADER,
-} from './protocol.js';
-import { readErrorMessage } from './read-error.js';
+import { DONE_EVENT, ERROR_EVENT, RESET_EVENT, STREAM_EVENT, STREAM_KEY_HEADER } from './protocol.js';
+import { checkResponse, requestCancel, requestHeaders, sentence } from './request.js';
 import { resolveOptions } from './validate.js';
 
 type Listener = (data: unknown, event: SseEvent) => void;
-
-/** Ends `text` with a full stop unless it ends a sentence already (a server's message often does). */
-const sentence = (text: string) => (/[.!?]$/.test(text) ? text : `${text}.`);
 
 /** Events an iterator has not taken yet; past this many the client stops reading the response (backpressure). */
 const HIGH_WATER_MARK = 1024;
@@ -109,13 +99,6 @@ export function connect<Events extends EventMap = UntypedEvents>(
     }
   }
 
-  function requestHeaders(extra: Record<string, string>): Headers {
-    const headers = new Headers(options.headers);
-    if (!headers.has('accept')) headers.set('accept', 'text/event-stream');
-    for (const [name, value] of Object.entries(extra)) headers.set(name, value);
-    return headers;
-  }
-
   function dispatch(message: EventSourceMessage) {
     if (closed()) return;
     if (message.id !== undefined) lastEventId = message.id;
@@ -203,42 +186,21 @@ export function connect<Events extends EventMap = UntypedEvents>(
     try {
       const response = await fetch(config.url, {
         method: config.method,
-        headers: requestHeaders(extra),
+        headers: requestHeaders(options.headers, extra),
         // The body starts the work; once a stream has a key or has opened, sending it again would start it twice.
         body: (resuming || opened ? undefined : options.body) as RequestInit['body'],
         credentials: options.credentials,
         cache: 'no-store',
         signal: controller.signal,
       } as RequestInit);
-      const { status } = response;
-      if (status === 204) return finish();
-      if (status < 200 || status > 299) {
-        const text = await readErrorMessage(response);
-        const error = new SseClientError(
-          'SSE_CLIENT_HTTP_STATUS',
-          sentence(`${config.method} ${config.url} answered ${status}${text ? `: ${text}` : ''}`),
-          { status },
-        );
-        if (status < 500) return finish(error);
-        throw error;
-      }
-      const type = response.headers.get('content-type') ?? '';
-      if (!/^text\/event-stream\s*(;|$)/i.test(type) || response.body === null) {
-        response.body?.cancel().catch(() => undefined);
-        return finish(
-          new SseClientError(
-            'SSE_CLIENT_CONTENT_TYPE',
-            `${config.method} ${config.url} answered ${status} with "${type}", not text/event-stream: is it an SSE route?`,
-            { status },
-          ),
-        );
-      }
+      const verdict = await checkResponse(response, config);
+      if (verdict !== undefined) return finish(verdict.end);
       key = response.headers.get(STREAM_KEY_HEADER) ?? key;
       opened = true;
       attempt = 0;
       state = 'open';
       call(options.onOpen, response);
-      await read(response.body, controller);
+      await read(response.body as ReadableStream<Uint8Array>, controller);
       if (closed()) return;
       // A clean end without a key: an EventSource reconnects; a request that carried a body (or may not reconnect)
       // has nothing more to say.
@@ -322,20 +284,7 @@ export function connect<Events extends EventMap = UntypedEvents>(
         );
       }
       close();
-      const response = await fetch(config.url, {
-        method: config.method,
-        headers: requestHeaders({ [STREAM_KEY_HEADER]: key, [STREAM_ACTION_HEADER]: 'cancel' }),
-        credentials: options.credentials,
-        cache: 'no-store',
-      } as RequestInit);
-      const text = await readErrorMessage(response);
-      if (!response.ok) {
-        throw new SseClientError(
-          'SSE_CLIENT_HTTP_STATUS',
-          sentence(`Cancelling: ${config.method} ${config.url} answered ${response.status}${text ? `: ${text}` : ''}`),
-          { status: response.status },
-        );
-      }
+      await requestCancel(config, options, key);
     },
     [Symbol.asyncIterator]() {
       if (iterated) {

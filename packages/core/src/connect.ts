@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { endStream } from './end-stream.js';
 import { SseTypeError } from './errors.js';
-import { countRefusal, type Hub } from './hub.js';
+import type { Hub } from './hub.js';
+import { countRefusal } from './hub-refusals.js';
 import { answerRefusal } from './limits.js';
 import { skipsHandler } from './resumable-binding.js';
 import { openResumable, type ResolvedResumable, type ResumableOptions, resolveResumable } from './resumable-route.js';

@@ -1,23 +1,20 @@
 import { EventEmitter } from 'node:events';
-import type { Broker, OutgoingEnvelope, Target } from './broker-contract.js';
+import type { Broker, Target } from './broker-contract.js';
 import { Control } from './control.js';
 import { Delivery } from './delivery.js';
-import { SseError, SseTypeError } from './errors.js';
+import { SseError } from './errors.js';
 import { FailureLog } from './failure-log.js';
-import {
-  checkRetry,
-  type EventData,
-  type RetryDelay,
-  readSendOptions,
-  type SendOptions,
-  serializeData,
-} from './frame.js';
+import { checkRetry, type EventData, type RetryDelay, type SendOptions } from './frame.js';
 import {
   type HubOptions,
   type ResolvedHubOptions,
   type ResolvedLimitResponse,
   resolveHubOptions,
 } from './hub-options.js';
+import { type StreamOwner, streamOwner } from './hub-owner.js';
+import { type PublishContext, publishEnvelope } from './hub-publish.js';
+import { registerRefusalCounters } from './hub-refusals.js';
+import { endForShutdown } from './hub-shutdown.js';
 import { createCounters, type HubCounters, type HubStats, snapshot } from './hub-stats.js';
 import { type Refusal, refusalFor } from './limits.js';
 import { createMemoryStreamLog } from './memory-stream-log.js';
@@ -27,7 +24,7 @@ import { Resumables, setResumables } from './resumable.js';
 import { resume } from './resume.js';
 import type { CloseReason, SseStream } from './stream.js';
 import { assertClientId, assertTopic, normalizeTopics } from './validate.js';
-import { type StreamOwner, writerOf } from './writer.js';
+import { writerOf } from './writer.js';
 
 /** Events a hub emits. */
 export interface HubEvents {
@@ -54,28 +51,11 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly failures: FailureLog;
   private readonly metrics: HubMetrics | undefined;
   private readonly resumables: Resumables;
+  private readonly publishing: PublishContext;
   private closing: Promise<void> | undefined;
   private readonly started: Promise<void>;
   // What the streams this hub registers call back (through their writer): no public member of the hub.
-  private readonly owner: StreamOwner = {
-    detach: (stream, reason) => this.detach(stream, reason),
-    account: (bytes, dropped) => {
-      this.counters.bytesSent += bytes;
-      this.counters.dropped += dropped;
-    },
-    heartbeat: () => {
-      this.counters.detail.heartbeats++;
-    },
-    subscribe: (stream, topic) => {
-      assertTopic(topic);
-      if (stream.closed || stream.topics.has(topic)) return;
-      this.registry.subscribe(stream, topic);
-    },
-    unsubscribe: (stream, topic) => {
-      assertTopic(topic);
-      this.registry.unsubscribe(stream, topic);
-    },
-  };
+  private readonly owner: StreamOwner;
 
   /** Prefer {@link createHub}, the same. */
   constructor(options: HubOptions = {}) {
@@ -94,15 +74,23 @@ export class Hub extends EventEmitter<HubEvents> {
             }
           },
     );
+    this.owner = streamOwner(this.registry, this.counters, (stream, reason) => this.detach(stream, reason));
     this.limitResponse = this.opts.limitResponse;
     this.name = nameHub(this.opts.name, this.opts.metrics);
     this.metrics = this.opts.metrics
       ? new HubMetrics(this.name, this.opts.meterProvider, this.counters, this.registry)
       : undefined;
     this.failures = new FailureLog(this.opts.logger);
+    this.publishing = {
+      opts: this.opts,
+      broker,
+      counters: this.counters,
+      failures: this.failures,
+      metrics: this.metrics,
+    };
     this.control = new Control(this.broker, this.registry, this.counters);
     this.delivery = new Delivery(this.registry, this.counters, this.control);
-    refusalCounters.set(this, this.counters);
+    registerRefusalCounters(this, this.counters);
     const streams = this.broker.streams;
     this.resumables = new Resumables(streams ?? createMemoryStreamLog(), streams === undefined, this.registry);
     setResumables(this, this.resumables);
@@ -299,19 +287,7 @@ export class Hub extends EventEmitter<HubEvents> {
     options: { retry?: RetryDelay<R>; jitter?: RetryDelay<J> } = {},
   ): Promise<void> {
     if (this.closing !== undefined) return this.closing;
-    if (options.retry !== undefined) checkRetry(options.retry);
-    if (options.jitter !== undefined) checkRetry(options.jitter);
-    const base = options.retry;
-    const jitter = options.jitter ?? 0;
-    for (const stream of [...this.registry.all]) {
-      const writer = writerOf(stream);
-      // Without a `retry`, each stream's own hint (its `retry` option, or the default), spread by the jitter.
-      const hint =
-        base === undefined && jitter === 0
-          ? undefined
-          : (base ?? writer.closeRetry) + Math.floor(Math.random() * (jitter + 1));
-      writer.end('shutdown', undefined, hint);
-    }
+    endForShutdown(this.registry.all, options);
     this.failures.flush();
     this.metrics?.close();
     // Producers stop first (their streams end with `lost`), then the broker and its stream log close.
@@ -328,40 +304,7 @@ export class Hub extends EventEmitter<HubEvents> {
     if (this.closing !== undefined) {
       throw new SseError('SSE_HUB_CLOSED', 'This hub is closed: it no longer accepts events. Create a new hub.');
     }
-    const text = serializeData(data, this.opts.serializer);
-    let envelope: OutgoingEnvelope = { target, data: text };
-    if (options !== undefined) {
-      const { event, id, retry, idempotencyKey } = readSendOptions(options);
-      // The caller's mistake, not the broker's failure: thrown here, before anything is published, counted or logged.
-      if (id !== undefined && this.broker.assignsIds === true) {
-        throw new SseTypeError(
-          'SSE_INVALID_FIELD',
-          "This hub's broker assigns event ids itself (with @ssekit/redis, Redis stream ids: ordered across instances and used for Last-Event-ID resume), so `id` cannot be set. Put your own id in the data instead.",
-        );
-      }
-      envelope = { target, data: text, event, retry, id, idempotencyKey };
-    }
-    let result: string | Promise<string>;
-    try {
-      result = this.metrics === undefined ? this.broker.publish(envelope) : this.metrics.publish(this.broker, envelope);
-    } catch (error) {
-      result = Promise.reject(error);
-    }
-    if (typeof result === 'string') {
-      this.counters.published++;
-      return Promise.resolve(result);
-    }
-    const accepted = Promise.resolve(result).then((id) => {
-      this.counters.published++;
-      return id;
-    });
-    // The caller who awaits still gets the rejection; one who does not (a fire-and-forget broadcast while Redis is
-    // down) must not crash the process with an unhandled rejection: the failure is counted and logged instead.
-    accepted.catch((error: unknown) => {
-      this.counters.failed++;
-      this.failures.record(error);
-    });
-    return accepted;
+    return publishEnvelope(this.publishing, target, data, options);
   }
 
   private detach(stream: SseStream, reason: CloseReason): void {
@@ -377,17 +320,6 @@ export class Hub extends EventEmitter<HubEvents> {
       this.opts.logger.error(`[ssekit] a hub "${event}" listener threw; the error was caught.`, error);
     }
   }
-}
-
-// The counters of each hub, for `countRefusal`: adapters count a refusal without a public member on the hub.
-const refusalCounters = new WeakMap<Hub, HubCounters>();
-
-/** Counts a connection the hub's limits refused (`openConnection` does, when `hub.admit()` said no). */
-export function countRefusal(hub: Hub, refusal: Refusal): void {
-  const counters = refusalCounters.get(hub);
-  if (counters === undefined) return;
-  counters.refused++;
-  counters.detail.refusals[refusal]++;
 }
 
 const ALL: Target = Object.freeze({ type: 'all' });

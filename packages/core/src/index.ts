@@ -50,12 +50,12 @@ export {
 export {
   type CloseReason,
   createStream,
-  DEFAULT_CLOSE_RETRY,
   type SseRequest,
   type SseResponse,
   SseStream,
   type StreamEvents,
 } from './stream.js';
+export { DEFAULT_CLOSE_RETRY } from './stream-close.js';
 export type { StreamEnd } from './stream-log-contract.js';
 export {
   DEFAULT_HEARTBEAT,

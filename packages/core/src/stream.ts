@@ -17,14 +17,18 @@ import {
   serializeData,
 } from './frame.js';
 import { writeHead } from './head.js';
+import type { StreamOwner } from './hub-owner.js';
 import { readLastEventId } from './last-event-id.js';
 import { type PipeOptions, type PipeResult, type PipeSource, pipeInto } from './pipe.js';
 import type { EventMap, Producer } from './producer.js';
+import { listenTo, stopListening } from './response-listeners.js';
+import { isGone } from './response-state.js';
 import { startProducer } from './resumable-binding.js';
+import { closeRetryOf, isGraceful, lastRetryHint } from './stream-close.js';
 import type { StreamEnd } from './stream-log-contract.js';
 import { isResolved, type ResolvedStreamOptions, resolveStreamOptions, type StreamOptions } from './stream-options.js';
 import { assertClientId } from './validate.js';
-import { isGone, type StreamOwner, Writer } from './writer.js';
+import { Writer } from './writer.js';
 
 /** A request ssekit can serve: HTTP/1.x or HTTP/2 (compatibility API). */
 export type SseRequest = IncomingMessage | Http2ServerRequest;
@@ -46,9 +50,6 @@ export type CloseReason = 'client' | 'server' | 'timeout' | 'slow-consumer' | 'e
 export interface StreamEvents {
   close: [reason: CloseReason, error?: unknown];
 }
-
-/** Retry hint sent before a stream is ended by `timeout` when the stream has no `retry` of its own. */
-export const DEFAULT_CLOSE_RETRY = 1000;
 
 const NO_ID = undefined;
 
@@ -269,7 +270,7 @@ export class SseStream extends EventEmitter<StreamEvents> {
     this.writer.takeLastBroadcasts();
     if (this.ended) return;
     this.markEnded(reason);
-    this.writer.close(reason, isGraceful(reason), this.lastRetryHint(reason, retryHint));
+    this.writer.close(reason, isGraceful(reason), lastRetryHint(reason, retryHint, this.writer.closeRetry));
     this.writer.owner?.detach(this, reason);
     this.controller?.abort(reason);
     this.writer.wakeDrainWaiters();
@@ -283,12 +284,6 @@ export class SseStream extends EventEmitter<StreamEvents> {
     this.closeReason = reason;
     clock.delete(this);
     stopListening(this.res);
-  }
-
-  /** The last `retry` hint: the caller's; for `timeout` and `shutdown` without one, the stream's own or the default. */
-  private lastRetryHint(reason: CloseReason, retryHint: number | undefined): number | undefined {
-    if (retryHint !== undefined || (reason !== 'timeout' && reason !== 'shutdown')) return retryHint;
-    return this.writer.closeRetry;
   }
 
   private emitClose(reason: CloseReason, error: unknown): void {
@@ -323,42 +318,6 @@ export class SseStream extends EventEmitter<StreamEvents> {
 }
 
 const NO_TOPICS: ReadonlySet<string> = new Set();
-
-// The response's `close` and `error` listeners are two functions shared by every stream, which find their stream
-// here: two closures per connection (and the context they share) cost about 150 bytes, an entry here about 40.
-const streamOfResponse = new WeakMap<SseResponse, SseStream>();
-
-function listenTo(res: SseResponse, stream: SseStream): void {
-  streamOfResponse.set(res, stream);
-  res.on('close', onResponseClose);
-  res.on('error', onResponseError);
-}
-
-function stopListening(res: SseResponse): void {
-  res.off('close', onResponseClose);
-  res.off('error', onResponseError);
-  streamOfResponse.delete(res);
-}
-
-function onResponseClose(this: SseResponse): void {
-  streamOfResponse.get(this)?.endWith('client');
-}
-
-function onResponseError(this: SseResponse, error: unknown): void {
-  // A socket error (reset, EPIPE) means the client is gone; it must never become an uncaught exception.
-  const stream = streamOfResponse.get(this);
-  if (stream !== undefined && !stream.closed) stream.endWith('client', error);
-}
-
-/** Ends that write what is pending before the response ends; `client` and `slow-consumer` drop it. */
-function isGraceful(reason: CloseReason): boolean {
-  return reason === 'server' || reason === 'timeout' || reason === 'shutdown' || reason === 'error';
-}
-
-/** The `retry` hint a stream gets when the server ends it for `timeout` or `shutdown`: its own `retry`, or the default. */
-export function closeRetryOf(options: { readonly retry?: number | undefined }): number {
-  return options.retry ?? DEFAULT_CLOSE_RETRY;
-}
 
 /**
  * Opens an SSE stream on a response: writes status 200 and the SSE headers at once (so the client's `open` fires),

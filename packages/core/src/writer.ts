@@ -1,24 +1,14 @@
 import type { ServerResponse } from 'node:http';
-import type { Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import { clock } from './clock.js';
 import { closeSocketWhenFinished } from './close-connection.js';
 import { SseTypeError } from './errors.js';
 import { type Flushable, flusher, type SharedRuns } from './flusher.js';
+import type { StreamOwner } from './hub-owner.js';
 import type { Lane, LaneMember } from './lane.js';
+import { flushOf, isGone } from './response-state.js';
 import type { CloseReason, SseResponse, SseStream } from './stream.js';
-
-/** Hooks a hub installs on the streams it registers (through their writer). */
-export interface StreamOwner {
-  /** Called once when the stream ends, before the `close` event. */
-  detach(stream: SseStream, reason: CloseReason): void;
-  /** Counts bytes written and frames dropped. */
-  account(bytes: number, dropped: number): void;
-  /** Counts a heartbeat written. */
-  heartbeat(): void;
-  subscribe(stream: SseStream, topic: string): void;
-  unsubscribe(stream: SseStream, topic: string): void;
-}
+import { isOverLimit, socketBuffered } from './write-limit.js';
 
 const HEARTBEAT = Buffer.from(':\n\n');
 
@@ -283,18 +273,10 @@ export class Writer implements Flushable, LaneMember {
     if (waiters) for (const wake of waiters) wake();
   }
 
-  /**
-   * True when the client costs more than `maxBufferedBytes` plus one event. What waits for it (Node's socket buffer
-   * and `pending`) is counted minus its largest single event: the one in the write the socket is still taking (at
-   * most what the socket still holds) or the largest waiting one. So an event larger than the limit reaches a client
-   * that reads, whatever its size, while a client that does not read is cut once more than the limit waits behind
-   * it: memory stays at most the limit plus one event. Judging by progress (bytes drained over a window) was not
-   * chosen: it cannot bound memory by itself, and a client that reads keeps the socket below the limit anyway.
-   */
+  /** True when the client costs more than `maxBufferedBytes` plus one event: see {@link isOverLimit} for the rule. */
   private overLimit(): boolean {
     const socket = socketBuffered(this.res);
-    const largest = Math.max(Math.min(this.inFlightLargest, socket), this.pendingLargest);
-    return socket + this.pendingBytes - largest > this.maxBufferedBytes;
+    return isOverLimit(socket, this.inFlightLargest, this.pendingBytes, this.pendingLargest, this.maxBufferedBytes);
   }
 
   // The one place the lane's frames enter this writer.
@@ -348,24 +330,4 @@ export class Writer implements Flushable, LaneMember {
     if (this.pending.length > 0) this.markForFlush();
     else this.wakeDrainWaiters();
   }
-}
-
-/**
- * True once nothing more can be written: the response ended or its connection is gone. `Http2ServerResponse` has no
- * `destroyed`, so on HTTP/2 the stream itself is asked; without that, a client that left before the stream opened
- * (during an async `clientId()`) would leave a stream that never ends.
- */
-export function isGone(res: SseResponse): boolean {
-  if (res.writableEnded || res.destroyed === true) return true;
-  const h2 = (res as Partial<Http2ServerResponse>).stream;
-  return h2 !== undefined && h2 !== null && (h2.destroyed || h2.closed);
-}
-
-function flushOf(res: SseResponse): (() => void) | null {
-  const flush = (res as { flush?: unknown }).flush;
-  return typeof flush === 'function' ? (flush as () => void) : null;
-}
-
-function socketBuffered(res: SseResponse): number {
-  return res.writableLength ?? 0;
 }

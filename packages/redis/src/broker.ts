@@ -1,24 +1,22 @@
 import { SseError, SseTypeError } from '@ssekit/core';
-import {
-  assertClientId,
-  assertTopic,
-  type Broker,
-  type ClientOrTopic,
-  type ControlMessage,
-  checkIdempotencyKey,
-  checkRetry,
-  type Envelope,
-  type InterestChange,
-  type OutgoingEnvelope,
-  type ReplayFilter,
-  type ReplayResult,
+import type {
+  Broker,
+  ClientOrTopic,
+  ControlMessage,
+  Envelope,
+  InterestChange,
+  OutgoingEnvelope,
+  ReplayFilter,
+  ReplayResult,
 } from '@ssekit/core/broker';
+import { checkClusterPartitions, checkControl, checkInterest, checkPublish } from './broker-checks.js';
 import { clientFactory, readerFactory } from './clients.js';
-import { decodeEntries, encodeControl, encodeEnvelope, type StreamEntry } from './codec.js';
+import { encodeControl, encodeEnvelope } from './codec.js';
 import { Connection, type ConnectionHooks } from './connection.js';
+import { checkConnection } from './connection-checks.js';
+import { connectionHooks } from './connection-hooks.js';
 import { closedError, unavailable } from './errors.js';
 import {
-  checkConnection,
   type RedisBrokerOptions,
   type RedisConnection,
   type ResolvedRedisBrokerOptions,
@@ -30,6 +28,7 @@ import { StreamReader } from './reader.js';
 import { replayFrom } from './replay.js';
 import { runPublish } from './script.js';
 import { RedisStreamLog } from './stream-log.js';
+import { xrange } from './xrange.js';
 
 /**
  * A broker on a Redis Stream: every instance of an app appends its events to one stream and reads the stream back,
@@ -84,12 +83,7 @@ export class RedisBroker implements Broker {
   constructor(connection: RedisConnection, options?: RedisBrokerOptions) {
     const resolvedConnection = checkConnection(connection);
     this.options = resolveOptions(options);
-    if ('cluster' in resolvedConnection && this.options.partitions === 0) {
-      throw new SseError(
-        'SSE_INVALID_OPTION',
-        'A Redis Cluster needs the partitioned log: set `partitions` (e.g. 16), so that the partitions spread over its masters.',
-      );
-    }
+    checkClusterPartitions(resolvedConnection, this.options);
     this.key = this.options.key;
     this.epochKey = `${this.key}:epoch`;
     this.publisher = new Connection(
@@ -145,16 +139,7 @@ export class RedisBroker implements Broker {
    * @throws SseTypeError `SSE_INVALID_FIELD` for a change other than `add`/`remove`, or a malformed target.
    */
   interest(change: InterestChange, target: ClientOrTopic): void {
-    if (change !== 'add' && change !== 'remove') {
-      throw new SseTypeError('SSE_INVALID_FIELD', "An interest change is 'add' or 'remove'.");
-    }
-    if (target?.type === 'client') assertClientId(target.clientId);
-    else if (target?.type === 'topic') assertTopic(target.topic);
-    else
-      throw new SseTypeError(
-        'SSE_INVALID_FIELD',
-        'An interest target is { type: "client", clientId } or { type: "topic", topic }.',
-      );
+    checkInterest(change, target);
     this.partitioned?.interest(change, target);
   }
 
@@ -224,14 +209,8 @@ export class RedisBroker implements Broker {
    */
   async publish(envelope: OutgoingEnvelope): Promise<string> {
     if (this.closed) throw closedError();
-    if (envelope.id !== undefined) {
-      throw new SseTypeError(
-        'SSE_INVALID_FIELD',
-        'The Redis broker assigns event ids itself (Redis stream ids, ordered across instances and used for Last-Event-ID resume), so `id` cannot be set. Put your own id in the data instead.',
-      );
-    }
+    checkPublish(envelope);
     const idempotencyKey = envelope.idempotencyKey;
-    if (idempotencyKey !== undefined) checkIdempotencyKey(idempotencyKey);
     const keys = this.keysOf(envelope.target);
     const redisKey = idempotencyKey === undefined ? undefined : `${keys.idempotency}${idempotencyKey}`;
     const id = await this.append(encodeEnvelope(envelope), redisKey, keys);
@@ -249,14 +228,7 @@ export class RedisBroker implements Broker {
    */
   async control(message: ControlMessage): Promise<void> {
     if (this.closed) throw closedError();
-    if (message === null || typeof message !== 'object' || message.action !== 'disconnect') {
-      throw new SseTypeError('SSE_INVALID_FIELD', "A control message must have `action: 'disconnect'`.");
-    }
-    assertClientId(message.clientId);
-    if (message.retry !== undefined) checkRetry(message.retry);
-    if (typeof message.origin !== 'string') {
-      throw new SseTypeError('SSE_INVALID_FIELD', 'A control message must name its `origin` (a string).');
-    }
+    checkControl(message);
     await this.append(encodeControl(message), undefined, this.keysOf({ type: 'client', clientId: message.clientId }));
   }
 
@@ -276,7 +248,7 @@ export class RedisBroker implements Broker {
     if (this.closed) throw closedError();
     if (delivered === undefined) throw unavailable(new Error('this instance has not reached Redis yet'), 'offline');
     const source = {
-      range: (start: string, count: number) => this.range(start, count),
+      range: (start: string, count: number) => xrange(this.publisher, this.key, start, '+', count),
       isAmbiguous: (id: string) => this.reader.isAmbiguous(id),
       delivered: (id: string) => this.reader.delivered(id),
     };
@@ -340,35 +312,8 @@ export class RedisBroker implements Broker {
     return this.partitioned === undefined ? this.reader.cursor !== undefined : this.partitioned.broadcastStarted();
   }
 
-  private async range(start: string, count: number): Promise<StreamEntry[]> {
-    let reply: unknown;
-    try {
-      reply = await this.publisher.command(['XRANGE', this.key, start, '+', 'COUNT', String(count)]);
-    } catch (error) {
-      throw unavailable(error, this.publisher.isReady ? 'sent' : 'offline');
-    }
-    return decodeEntries(reply);
-  }
-
   private hooks(role: string): ConnectionHooks {
-    const consequence =
-      role === 'publish'
-        ? 'send/publish/broadcast reject with SSE_BROKER_UNAVAILABLE until it is back'
-        : 'local connections stay open and catch up from the stream when it is back';
-    return {
-      down: (error) =>
-        this.options.logger.error(
-          `[ssekit] the Redis ${role} connection for ${this.key} is down; reconnecting in the background (${consequence}).`,
-          error,
-        ),
-      up: (downFor) => {
-        if (downFor !== undefined) {
-          this.options.logger.warn(
-            `[ssekit] the Redis ${role} connection for ${this.key} is back after ${downFor} ms.`,
-          );
-        }
-      },
-    };
+    return connectionHooks(this.options.logger, this.key, role);
   }
 }
 

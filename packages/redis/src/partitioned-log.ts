@@ -1,19 +1,18 @@
-import {
-  type ClientOrTopic,
-  type ControlMessage,
-  type Envelope,
-  type InterestChange,
-  matches,
-  type ReplayFilter,
-  type ReplayResult,
-  type Target,
+import type {
+  ClientOrTopic,
+  ControlMessage,
+  Envelope,
+  InterestChange,
+  ReplayFilter,
+  ReplayResult,
+  Target,
 } from '@ssekit/core/broker';
-import { decodeEntries, type StreamEntry } from './codec.js';
+import type { StreamEntry } from './codec.js';
 import { Connection, type ConnectionHooks, type RawClient } from './connection.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { unavailable } from './errors.js';
 import type { ResolvedRedisBrokerOptions } from './options.js';
 import { partitionKeys, partitionOf } from './partition.js';
+import { merge, readRange } from './partition-replay.js';
 import { StreamReader } from './reader.js';
 import { compareStreamIds } from './stream-id.js';
 
@@ -171,7 +170,8 @@ export class PartitionedLog {
       if (from !== '' && reader.isAmbiguous(from)) return { ok: false, reason: 'unknown-id', head: head() };
       // This instance is behind the client in that partition: its live events would repeat what the client has.
       if (compareStreamIds(to, from) < 0) return { ok: false, reason: 'unavailable' };
-      const read = await this.readRange(p, from, to, filter);
+      const key = partitionKeys(this.options.key, p, this.count).stream;
+      const read = await readRange(this.host.publisher, key, from, to, filter, this.options.batchSize);
       if (!read.ok) return { ok: false, reason: read.reason, head: head() };
       lists.push({ p, entries: read.entries });
     }
@@ -191,70 +191,6 @@ export class PartitionedLog {
     this.closed = true;
     const stopping = [...this.readers].map(([p, partition]) => this.stopReading(p, partition));
     await Promise.all(stopping);
-  }
-
-  /**
-   * Entries of partition `p` after `from` up to `to` (both positions) that match `filter`, proving no gap.
-   * The stream itself is asked whether `from` is still there, whatever this instance's reader has read: a position
-   * trimmed away is found here even when the reader has not read past it yet (`from` equal to `to`).
-   */
-  private async readRange(
-    p: number,
-    from: string,
-    to: string,
-    filter: ReplayFilter,
-  ): Promise<{ ok: true; entries: StreamEntry[] } | { ok: false; reason: 'unknown-id' | 'expired' }> {
-    const key = partitionKeys(this.options.key, p, this.count).stream;
-    const batch = this.options.batchSize;
-    const entries: StreamEntry[] = [];
-    // Inclusive start, not bounded by `to`: the entry itself proves `from` is real; when it was trimmed, its
-    // successor still names it.
-    let page = await this.range(key, from === '' ? '-' : from, '+', batch + 1);
-    const first = page[0];
-    if (first === undefined) {
-      // Nothing at or after `from`: with `from` where this instance is, there is nothing to replay (a stream that
-      // lost its end is the reader's to find); with `from` behind it, what lay between is gone.
-      return from === to ? { ok: true, entries } : { ok: false, reason: 'unknown-id' };
-    }
-    if (first.id !== from && first.prev !== from) return { ok: false, reason: await this.lost(key, from) };
-    if (first.id === from) page = page.slice(1);
-    let last = from;
-    let more = page.length === batch + 1 || (first.id === from && page.length === batch);
-    for (;;) {
-      for (const entry of page) {
-        if (compareStreamIds(entry.id, to) > 0) {
-          more = false;
-          break;
-        }
-        if (entry.prev !== undefined && entry.prev !== last) return { ok: false, reason: 'expired' };
-        last = entry.id;
-        if (entry.envelope !== undefined && matches(entry.envelope.target, filter)) entries.push(entry);
-      }
-      if (last === to || !more) break;
-      page = await this.range(key, `(${last}`, to, batch);
-      more = page.length === batch;
-    }
-    // `to` is not an entry when this instance's reader found a loss there (or started at a trimmed position): the
-    // entries between `from` and it are gone for this connection too.
-    if (last !== to) return { ok: false, reason: 'expired' };
-    return { ok: true, entries };
-  }
-
-  /** Why `from` cannot be found in `key`: trimmed away (`expired`), or never an id of this log (`unknown-id`). */
-  private async lost(key: string, from: string): Promise<'expired' | 'unknown-id'> {
-    if (from === '') return 'expired';
-    const oldest = (await this.range(key, '-', '+', 1))[0];
-    return oldest !== undefined && compareStreamIds(from, oldest.id) < 0 ? 'expired' : 'unknown-id';
-  }
-
-  private async range(key: string, start: string, end: string, count: number): Promise<StreamEntry[]> {
-    let reply: unknown;
-    try {
-      reply = await this.host.publisher.command(['XRANGE', key, start, end, 'COUNT', String(count)]);
-    } catch (error) {
-      throw unavailable(error, this.host.publisher.isReady ? 'sent' : 'offline');
-    }
-    return decodeEntries(reply);
   }
 
   private open(p: number, since: number | undefined, onStarted?: (error?: unknown) => void): PartitionReader {
@@ -356,29 +292,6 @@ export class PartitionedLog {
     if (!this.readers.has(p)) return;
     this.positions.set(p, envelope.id);
     this.host.deliver({ ...envelope, id: encodeCursor(this.count, this.positions) });
-  }
-}
-
-/** The entries of several partitions, by stream id, then partition: the same order on every instance. */
-function* merge(lists: { p: number; entries: StreamEntry[] }[]): Generator<{ p: number; entry: StreamEntry }> {
-  const at = lists.map(() => 0);
-  for (;;) {
-    let best = -1;
-    for (let i = 0; i < lists.length; i++) {
-      const entry = (lists[i] as { entries: StreamEntry[] }).entries[at[i] as number];
-      if (entry === undefined) continue;
-      if (best === -1) {
-        best = i;
-        continue;
-      }
-      const bestList = lists[best] as { p: number; entries: StreamEntry[] };
-      const order = compareStreamIds(entry.id, (bestList.entries[at[best] as number] as StreamEntry).id);
-      if (order < 0 || (order === 0 && (lists[i] as { p: number }).p < bestList.p)) best = i;
-    }
-    if (best === -1) return;
-    const list = lists[best] as { p: number; entries: StreamEntry[] };
-    yield { p: list.p, entry: list.entries[at[best] as number] as StreamEntry };
-    at[best] = (at[best] as number) + 1;
   }
 }
 

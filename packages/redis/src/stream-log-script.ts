@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SseError } from '@ssekit/core';
 import { CommandTimeoutError, type Connection } from './connection.js';
-import { isReplyError } from './errors.js';
+import { describeReply, isReplyError } from './errors.js';
 
 // The Lua scripts of the Redis stream log. Each touches the keys of one stream only (one hash tag), and each is
 // atomic, which is what makes `create` exactly-once, `append` fenced and `read` consistent across instances.
@@ -223,6 +223,11 @@ export function scriptError(cause: unknown, stage: 'offline' | 'sent', what: str
     message = `Redis did not confirm ${what} (the connection failed while it was pending: ${detail}), so it may or may not have been done.`;
   }
   return new SseError('SSE_BROKER_UNAVAILABLE', message, { cause, statusCode: 503 });
+}
+
+/** The error of a script that answered something it never answers: treated as a write that may have been done. */
+export function unexpectedReply(what: string, reply: unknown): SseError {
+  return scriptError(new Error(`the ${what} script answered ${describeReply(reply)}`), 'sent', `the ${what}`);
 }
 
 function noop(): void {}

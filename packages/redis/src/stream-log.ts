@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type SseError, SseTypeError } from '@ssekit/core';
+import { SseTypeError } from '@ssekit/core';
 import {
   type AppendResult,
   type CreateResult,
@@ -17,28 +17,17 @@ import {
   type StreamLogLimits,
 } from '@ssekit/core/broker';
 import type { Connection } from './connection.js';
-import { closedError, describeReply } from './errors.js';
+import { closedError } from './errors.js';
 import type { RedisConnection, ResolvedRedisBrokerOptions } from './options.js';
-import {
-  cancelChannel,
-  decodeEntry,
-  encodeEntry,
-  type StreamKeys,
-  streamKeys,
-  terminalEntry,
-} from './stream-log-codec.js';
+import { CancelListeners } from './stream-log-cancels.js';
+import { cancelChannel, encodeEntry, type StreamKeys, streamKeys, terminalEntry } from './stream-log-codec.js';
 import { Follower } from './stream-log-follower.js';
+import { checkProducers, renewLeases } from './stream-log-lease.js';
+import { OwnedStreams } from './stream-log-owned.js';
 import { Presence } from './stream-log-presence.js';
-import { APPEND, CANCEL, CHECK, CREATE, READ, RENEW, runScript, scriptError } from './stream-log-script.js';
+import { readStream, type StreamRead, streamPosition } from './stream-log-read.js';
+import { APPEND, CANCEL, CREATE, runScript, unexpectedReply } from './stream-log-script.js';
 import { Subscriber } from './stream-log-subscriber.js';
-
-/** A stream this instance created and may still append to: checked for a missed cancel after a reconnection. */
-interface Owned {
-  readonly generation: string;
-  /** When Redis expires it unless appended to again (this instance's clock, ms). */
-  expiresAt: number;
-  readonly ttl: number;
-}
 
 /**
  * The resumable streams of a {@link RedisBroker} (`broker.streams`): each stream's log in Redis, shared by every
@@ -64,8 +53,8 @@ export class RedisStreamLog implements StreamLog {
   private readonly subscriber: Subscriber;
   private readonly presence: Presence;
   private readonly followers = new Map<string, Follower>();
-  private readonly cancelListeners = new Set<(key: string) => void>();
-  private readonly owned = new Map<string, Owned>();
+  private readonly cancelListeners: CancelListeners;
+  private readonly owned: OwnedStreams;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -77,7 +66,9 @@ export class RedisStreamLog implements StreamLog {
     private readonly options: ResolvedRedisBrokerOptions,
   ) {
     this.cancels = cancelChannel(options.key);
+    this.owned = new OwnedStreams(connection, (key) => this.keys(key).meta);
     const report = (message: string, error: unknown): void => options.logger.error(message, error);
+    this.cancelListeners = new CancelListeners(report);
     this.subscriber = new Subscriber(
       redis,
       this.cancels,
@@ -132,8 +123,8 @@ export class RedisStreamLog implements StreamLog {
       `creating stream ${JSON.stringify(key)}`,
     );
     if (reply === 0) return { ok: false, reason: 'exists' };
-    if (reply !== 1) throw this.unexpected('create', reply);
-    this.owned.set(key, { generation, expiresAt: Date.now() + ttl, ttl });
+    if (reply !== 1) throw unexpectedReply('create', reply);
+    this.owned.created(key, generation, ttl);
     this.startTimer();
     return { ok: true, generation };
   }
@@ -164,19 +155,13 @@ export class RedisStreamLog implements StreamLog {
       ],
       `appending to stream ${JSON.stringify(key)}`,
     );
-    if (!Array.isArray(reply) || ![0, 1, 2].includes(reply[0] as number)) throw this.unexpected('append', reply);
+    if (!Array.isArray(reply) || ![0, 1, 2].includes(reply[0] as number)) throw unexpectedReply('append', reply);
     const status = reply[0] as 0 | 1 | 2;
-    const owned = this.owned.get(key);
-    const mine = owned !== undefined && owned.generation === generation;
-    if (status !== 1 || end !== '') {
-      if (mine) this.owned.delete(key);
-    } else if (mine) {
-      owned.expiresAt = Date.now() + owned.ttl;
-    }
+    this.owned.appended(key, generation, status === 1, end !== '');
     if (status === 0) return { ok: false, reason: 'stopped' };
     if (status === 2) return { ok: false, reason: 'full' };
     const seq = reply[1];
-    if (typeof seq !== 'number') throw this.unexpected('append', reply);
+    if (typeof seq !== 'number') throw unexpectedReply('append', reply);
     return { ok: true, seq };
   }
 
@@ -197,7 +182,7 @@ export class RedisStreamLog implements StreamLog {
     if (follower === undefined) {
       const k = this.keys(key);
       const created = new Follower({
-        position: () => this.position(k),
+        position: () => streamPosition(this.connection, k),
         read: async (after) => {
           const result = await this.readAll(key, after);
           return result.status === 'ok' ? { generation: result.generation, entries: result.entries } : undefined;
@@ -237,29 +222,28 @@ export class RedisStreamLog implements StreamLog {
       [encodeEntry(terminalEntry('cancelled')), k.channel, this.cancels, `${this.instance} ${key}`],
       `cancelling stream ${JSON.stringify(key)}`,
     );
-    if (reply !== 'cancelled' && reply !== 'ended' && reply !== 'unknown') throw this.unexpected('cancel', reply);
+    if (reply !== 'cancelled' && reply !== 'ended' && reply !== 'unknown') throw unexpectedReply('cancel', reply);
     // Other instances hear it on the cancel channel; this one is told here, without a round trip.
-    if (reply === 'cancelled') this.cancelled(key);
+    if (reply === 'cancelled') this.cancelListeners.notify(key);
     return reply;
   }
 
   onCancel(listener: (key: string) => void): () => void {
     this.assertOpen();
     checkListener(listener, 'onCancel');
-    const own = (key: string): void => listener(key);
-    this.cancelListeners.add(own);
+    const remove = this.cancelListeners.add(listener);
     if (this.cancelListeners.size === 1) {
       this.subscriber.add(this.cancels, {
         message: (text) => {
           const space = text.indexOf(' ');
-          if (space > 0 && text.slice(0, space) !== this.instance) this.cancelled(text.slice(space + 1));
+          if (space > 0 && text.slice(0, space) !== this.instance) this.cancelListeners.notify(text.slice(space + 1));
         },
-        active: () => this.checkMissedCancels(),
+        active: () => this.owned.checkMissedCancels((key) => this.cancelListeners.notify(key)),
       });
       this.startTimer();
     }
     return () => {
-      if (!this.cancelListeners.delete(own)) return;
+      if (!remove()) return;
       if (this.cancelListeners.size === 0) this.subscriber.remove(this.cancels);
     };
   }
@@ -287,26 +271,7 @@ export class RedisStreamLog implements StreamLog {
   /** One script per stream, all sent at once: node-redis pipelines them into one round trip. */
   async renew(streams: readonly ProducerLease[]): Promise<void> {
     this.assertOpen();
-    if (!Array.isArray(streams)) {
-      throw new SseTypeError('SSE_INVALID_FIELD', 'renew() takes an array of { key, generation }.');
-    }
-    for (const item of streams as { key?: unknown; generation?: unknown }[]) {
-      checkStreamKey(item?.key);
-      if (typeof item.generation !== 'string' || item.generation === '') {
-        throw new SseTypeError('SSE_INVALID_FIELD', 'renew() needs the generation create() answered for each stream.');
-      }
-    }
-    await Promise.all(
-      streams.map(({ key, generation }) =>
-        runScript(
-          this.connection,
-          RENEW,
-          [this.keys(key).meta],
-          [generation],
-          `renewing the producer lease of stream ${JSON.stringify(key)}`,
-        ),
-      ),
-    );
+    await renewLeases(this.connection, (key) => this.keys(key), streams);
   }
 
   /**
@@ -315,22 +280,11 @@ export class RedisStreamLog implements StreamLog {
    */
   async check(keys: readonly string[]): Promise<void> {
     this.assertOpen();
-    if (!Array.isArray(keys)) throw new SseTypeError('SSE_INVALID_FIELD', 'check() takes an array of stream keys.');
-    for (const key of keys) checkStreamKey(key);
-    const lost = encodeEntry(terminalEntry('lost'));
-    await Promise.all(
-      keys.map(async (key) => {
-        const k = this.keys(key);
-        const reply = await runScript(
-          this.connection,
-          CHECK,
-          [k.meta, k.log, k.tomb],
-          [lost, k.channel],
-          `checking the producer of stream ${JSON.stringify(key)}`,
-        );
-        if (reply === 'gone') this.followers.get(key)?.sync();
-        else if (reply !== 'ended' && reply !== 'live' && reply !== 'lost') throw this.unexpected('check', reply);
-      }),
+    await checkProducers(
+      this.connection,
+      (key) => this.keys(key),
+      keys,
+      (key) => this.followers.get(key)?.sync(),
     );
   }
 
@@ -355,88 +309,9 @@ export class RedisStreamLog implements StreamLog {
     return streamKeys(this.options.key, key);
   }
 
-  /** Generation and entry count of a stream now, for a new follower (sent before any await). */
-  private async position(k: StreamKeys): Promise<{ generation: string | undefined; count: number }> {
-    const reply = await this.connection.command(['HMGET', k.meta, 'g', 'n']);
-    if (!Array.isArray(reply)) throw this.unexpected('position', reply);
-    const [generation, count] = reply as [unknown, unknown];
-    return {
-      generation: typeof generation === 'string' ? generation : undefined,
-      count: typeof count === 'string' ? Number(count) : 0,
-    };
-  }
-
   /** Every entry after `after`, read in pages of `batchSize`; starts over if the stream is replaced meanwhile. */
-  private async readAll(
-    key: string,
-    after: number,
-  ): Promise<
-    | {
-        status: 'ok';
-        generation: string;
-        owner: string | undefined;
-        entries: LogEntry[];
-        /** The newest seq (0 for none) and whether the stream has ended, as of the last page. */
-        head: number;
-        ended: boolean;
-      }
-    | { status: 'unknown' | 'expired' }
-  > {
-    const k = this.keys(key);
-    const batch = this.options.batchSize;
-    let entries: LogEntry[] = [];
-    let generation: string | undefined;
-    let owner: string | undefined;
-    for (;;) {
-      const reply = await runScript(
-        this.connection,
-        READ,
-        [k.meta, k.log, k.tomb],
-        [String(after + entries.length), String(batch)],
-        `reading stream ${JSON.stringify(key)}`,
-      );
-      if (!Array.isArray(reply)) throw this.unexpected('read', reply);
-      const status = reply[0];
-      if (status === 'unknown' || status === 'expired') return { status };
-      const [, g, o, list, length, end] = reply as [unknown, unknown, unknown, unknown, unknown, unknown];
-      if (
-        status !== 'ok' ||
-        typeof g !== 'string' ||
-        typeof o !== 'string' ||
-        !Array.isArray(list) ||
-        typeof length !== 'number' ||
-        typeof end !== 'string'
-      ) {
-        throw this.unexpected('read', reply);
-      }
-      if (generation !== undefined && g !== generation) entries = [];
-      generation = g;
-      owner = o === '-' ? undefined : o.slice(1);
-      for (const text of list) entries.push(decodeEntry(after + entries.length + 1, text));
-      if (list.length < batch) return { status: 'ok', generation, owner, entries, head: length, ended: end !== '' };
-    }
-  }
-
-  private cancelled(key: string): void {
-    for (const listener of [...this.cancelListeners]) {
-      try {
-        listener(key);
-      } catch (error) {
-        this.options.logger.error('[ssekit] a resumable-stream onCancel listener threw.', error);
-      }
-    }
-  }
-
-  /** After (re)subscribing to cancels: a stream created here and cancelled meanwhile is reported now. */
-  private checkMissedCancels(): void {
-    for (const [key, owned] of this.owned) {
-      this.connection.command(['HMGET', this.keys(key).meta, 'g', 'e']).then((reply) => {
-        if (!Array.isArray(reply) || reply[0] !== owned.generation || reply[1] !== 'cancelled') return;
-        if (this.owned.get(key) !== owned) return;
-        this.owned.delete(key);
-        this.cancelled(key);
-      }, noop);
-    }
+  private readAll(key: string, after: number): Promise<StreamRead> {
+    return readStream(this.connection, this.keys(key), key, after, this.options.batchSize);
   }
 
   /** One timer per broker, while there is something to renew, retry, watch or forget. */
@@ -449,8 +324,7 @@ export class RedisStreamLog implements StreamLog {
   private tick(): void {
     this.presence.renew();
     for (const follower of this.followers.values()) if (follower.needsSync) follower.sync();
-    const now = Date.now();
-    for (const [key, owned] of this.owned) if (owned.expiresAt <= now) this.owned.delete(key);
+    this.owned.expire(Date.now());
     if (this.subscriber.size > 0) this.subscriber.check();
     if (this.presence.size === 0 && this.followers.size === 0 && this.owned.size === 0 && this.subscriber.size === 0) {
       clearInterval(this.timer);
@@ -460,10 +334,6 @@ export class RedisStreamLog implements StreamLog {
 
   private assertOpen(): void {
     if (this.closed) throw closedError();
-  }
-
-  private unexpected(what: string, reply: unknown): SseError {
-    return scriptError(new Error(`the ${what} script answered ${describeReply(reply)}`), 'sent', `the ${what}`);
   }
 }
 
