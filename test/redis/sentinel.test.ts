@@ -29,6 +29,7 @@ function sentinelHarness(servers: RedisSentinelServers): StreamLogHarness {
         logger,
         streamTombstone: 300,
         streamReaderLease: 300,
+        streamProducerLease: 300,
       });
       opened.push(broker);
       return broker.streams;

@@ -30,7 +30,14 @@ function clusterHarness(cluster: RedisClusterServers): StreamLogHarness & { pref
     async open() {
       const broker = createRedisBroker(
         { cluster: { rootNodes: cluster.urls.map((url) => ({ url })) } },
-        { key: prefix, partitions: 3, logger, streamTombstone: TOMBSTONE, streamReaderLease: LEASE },
+        {
+          key: prefix,
+          partitions: 3,
+          logger,
+          streamTombstone: TOMBSTONE,
+          streamReaderLease: LEASE,
+          streamProducerLease: LEASE,
+        },
       );
       opened.push(broker);
       return broker.streams;

@@ -402,7 +402,8 @@ export function streamLogContract(
       const h = await harness();
       const [a, b] = [await h.open(), await h.open()];
       const key = streamKey();
-      const generation = await created(a, key, { ttl: 300 });
+      // Long enough for the follow and the read to land before the expiry on a busy machine.
+      const generation = await created(a, key, { ttl: 1500 });
       await a.append(key, generation, { data: 'tok' });
       const followed = collect(b, key);
       expect((await b.read(key, 0)).status).toBe('ok');
@@ -414,7 +415,7 @@ export function streamLogContract(
           return followed.entries.some((e) => e.end !== undefined);
         },
         true,
-        5000,
+        10_000,
       );
       followed.stop();
       expect(followed.entries.at(-1)).toMatchObject({ end: { type: 'error', reason: 'lost' } });
