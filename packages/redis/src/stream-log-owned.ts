@@ -38,12 +38,21 @@ export class OwnedStreams {
     else owned.expiresAt = Date.now() + owned.ttl;
   }
 
+  /** A cancel of `key` was reported (over pub/sub, or here): no later check reports it again. */
+  forget(key: string): void {
+    this.owned.delete(key);
+  }
+
   /** Forgets the streams Redis has expired by `now`. */
   expire(now: number): void {
     for (const [key, owned] of this.owned) if (owned.expiresAt <= now) this.owned.delete(key);
   }
 
-  /** After (re)subscribing to cancels: a stream created here and cancelled meanwhile is reported now. */
+  /**
+   * A stream created here and cancelled while its message could not arrive is reported now: after (re)subscribing
+   * to cancels, and every second or so while the instance owns streams (pub/sub loses what a link that went quiet
+   * and came back, without a reconnection, was sent meanwhile).
+   */
   checkMissedCancels(cancelled: (key: string) => void): void {
     for (const [key, owned] of this.owned) {
       this.connection.command(['HMGET', this.meta(key), 'g', 'e']).then((reply) => {

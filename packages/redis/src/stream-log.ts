@@ -55,6 +55,7 @@ export class RedisStreamLog implements StreamLog {
   private readonly followers = new Map<string, Follower>();
   private readonly cancelListeners: CancelListeners;
   private readonly owned: OwnedStreams;
+  private cancelsCheckedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -224,7 +225,10 @@ export class RedisStreamLog implements StreamLog {
     );
     if (reply !== 'cancelled' && reply !== 'ended' && reply !== 'unknown') throw unexpectedReply('cancel', reply);
     // Other instances hear it on the cancel channel; this one is told here, without a round trip.
-    if (reply === 'cancelled') this.cancelListeners.notify(key);
+    if (reply === 'cancelled') {
+      this.owned.forget(key);
+      this.cancelListeners.notify(key);
+    }
     return reply;
   }
 
@@ -236,7 +240,10 @@ export class RedisStreamLog implements StreamLog {
       this.subscriber.add(this.cancels, {
         message: (text) => {
           const space = text.indexOf(' ');
-          if (space > 0 && text.slice(0, space) !== this.instance) this.cancelListeners.notify(text.slice(space + 1));
+          if (space <= 0 || text.slice(0, space) === this.instance) return;
+          const key = text.slice(space + 1);
+          this.owned.forget(key);
+          this.cancelListeners.notify(key);
         },
         active: () => this.owned.checkMissedCancels((key) => this.cancelListeners.notify(key)),
       });
@@ -324,7 +331,12 @@ export class RedisStreamLog implements StreamLog {
   private tick(): void {
     this.presence.renew();
     for (const follower of this.followers.values()) if (follower.needsSync) follower.sync();
-    this.owned.expire(Date.now());
+    const now = Date.now();
+    this.owned.expire(now);
+    if (this.owned.size > 0 && this.cancelListeners.size > 0 && now - this.cancelsCheckedAt >= CANCEL_CHECK_EVERY) {
+      this.cancelsCheckedAt = now;
+      this.owned.checkMissedCancels((key) => this.cancelListeners.notify(key));
+    }
     if (this.subscriber.size > 0) this.subscriber.check();
     if (this.presence.size === 0 && this.followers.size === 0 && this.owned.size === 0 && this.subscriber.size === 0) {
       clearInterval(this.timer);
@@ -338,3 +350,6 @@ export class RedisStreamLog implements StreamLog {
 }
 
 function noop(): void {}
+
+// How often, at most, the streams this instance produces are checked for a cancel pub/sub did not deliver, ms.
+const CANCEL_CHECK_EVERY = 1000;
