@@ -160,7 +160,7 @@ describe.skipIf(skip).each<Framework>(['express', 'fastify'])('the demo page on 
       await first.close();
       second = await startDemo({ ...options, port: first.port });
       // A new process has a new history: the cursor is foreign to it, and the hub says so instead of ignoring it.
-      const report = await tab.page.waitForSelector('#resume-info[data-state="reset"]', { timeout: 15_000 });
+      const report = await tab.page.waitForSelector('#resume-info[data-state="reset"]', { timeout: 30_000 });
       expect(await report.textContent()).toContain('could not resume');
       await tab.waitForState('open');
       await tab.waitForTick(3);
