@@ -64,10 +64,14 @@ describe.skipIf(requirement.skip)('@ssekit/client in Chromium', () => {
       return { texts, streamKey: answer.streamKey, state: answer.state };
     })()`);
     expect(result).toEqual({ texts: TOKENS, streamKey: KEY, state: 'closed' });
-    const streams = server.requests.filter((r) => r.url === '/chat');
-    expect(streams.map((r) => [r.method, r.body, r.headers['ssekit-stream-key'], r.headers['last-event-id']])).toEqual([
-      ['POST', '{"prompt":"hi"}', undefined, undefined],
-      ['POST', '', KEY, '4'],
-    ]);
+    const streams = server.requests
+      .filter((r) => r.url === '/chat')
+      .map((r) => [r.method, r.body, r.headers['ssekit-stream-key'], r.headers['last-event-id']]);
+    // The prompt went once, with the first request; every reconnect carries the key and no body. On a loaded machine
+    // the drop can come before the page read the first events: that reconnect has no Last-Event-ID (it reads from
+    // the start, and the events are still delivered once); the one that completes the answer resumes from id 4.
+    expect(streams[0]).toEqual(['POST', '{"prompt":"hi"}', undefined, undefined]);
+    for (const reconnect of streams.slice(1)) expect(reconnect.slice(0, 3)).toEqual(['POST', '', KEY]);
+    expect(streams.at(-1)).toEqual(['POST', '', KEY, '4']);
   });
 });
