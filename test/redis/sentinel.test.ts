@@ -21,15 +21,17 @@ function sentinelHarness(servers: RedisSentinelServers): StreamLogHarness {
   const logger = recordingLogger();
   const opened: RedisBroker[] = [];
   return {
-    lease: 300,
+    // Leases of a second: a round trip through a connection the sentinels handed out can take a few hundred ms on a
+    // loaded machine, and a 300 ms producer lease would lapse between two renewals.
+    lease: 1000,
     tombstone: 300,
     async open() {
       const broker = createRedisBroker(connection(servers), {
         key: prefix,
         logger,
         streamTombstone: 300,
-        streamReaderLease: 300,
-        streamProducerLease: 300,
+        streamReaderLease: 1000,
+        streamProducerLease: 1000,
       });
       opened.push(broker);
       return broker.streams;
