@@ -1,5 +1,6 @@
 import { createClient, createCluster } from 'redis';
 import type { RawClient } from './connection.js';
+import { LocatedClient } from './located-client.js';
 import type { RedisClusterConnection } from './options.js';
 import { hashSlot } from './partition.js';
 
@@ -101,99 +102,15 @@ export function clusterNodeClient(
   name: string,
   settings: ClientSettings,
 ): RawClient {
-  return new ClusterNodeClient(cluster, hashSlot(key), name, settings);
+  const slot = hashSlot(key);
+  return new LocatedClient(
+    { find: () => masterUrl(cluster, slot), dropOn: MOVED_AWAY, dropped: () => forget(cluster) },
+    name,
+    settings,
+  );
 }
 
-class ClusterNodeClient implements RawClient {
-  private inner: RawClient | undefined;
-  private connecting = false;
-  private destroyed = false;
-  private readonly listeners: { event: 'error' | 'connect'; listener: (error?: unknown) => void }[] = [];
-
-  constructor(
-    private readonly cluster: RedisClusterConnection,
-    private readonly slot: number,
-    private readonly name: string,
-    private readonly settings: ClientSettings,
-  ) {}
-
-  get isOpen(): boolean {
-    return !this.destroyed && (this.connecting || (this.inner?.isOpen ?? false));
-  }
-
-  get isReady(): boolean {
-    return !this.destroyed && (this.inner?.isReady ?? false);
-  }
-
-  async connect(): Promise<unknown> {
-    this.connecting = true;
-    try {
-      const url = await masterUrl(this.cluster, this.slot);
-      if (this.destroyed) throw new Error('The connection was closed while it looked for its node.');
-      const inner = createClient({
-        ...this.settings,
-        url,
-        name: this.name,
-        socket: { reconnectStrategy: false },
-      } as never) as unknown as RawClient;
-      for (const { event, listener } of this.listeners) inner.on(event as 'error', listener);
-      this.inner = inner;
-      return await inner.connect();
-    } finally {
-      this.connecting = false;
-    }
-  }
-
-  async sendCommand(args: readonly string[]): Promise<unknown> {
-    const inner = this.inner;
-    if (inner === undefined) throw new Error('Not connected.');
-    try {
-      return await inner.sendCommand(args);
-    } catch (error) {
-      if (error instanceof Error && /^(MOVED|CLUSTERDOWN|READONLY|LOADING|MASTERDOWN)\b/.test(error.message)) {
-        forget(this.cluster);
-        this.destroy();
-        for (const { event, listener } of this.listeners) if (event === 'error') listener(error);
-      }
-      throw error;
-    }
-  }
-
-  destroy(): void {
-    this.destroyed = true;
-    try {
-      if (this.inner?.isOpen) this.inner.destroy();
-    } catch {
-      // Already torn down.
-    }
-  }
-
-  on(event: 'error' | 'connect', listener: (error?: unknown) => void): this {
-    this.listeners.push({ event, listener });
-    this.inner?.on(event as 'error', listener);
-    return this;
-  }
-
-  // The pub/sub methods of the node's client, for the resumable streams' subscriber connection.
-  async subscribe(channels: string[], listener: (message: string, channel: string) => void): Promise<unknown> {
-    return await this.pubSub().subscribe(channels, listener);
-  }
-
-  async unsubscribe(channels: string[], listener: (message: string, channel: string) => void): Promise<unknown> {
-    return await this.pubSub().unsubscribe(channels, listener);
-  }
-
-  private pubSub(): PubSubMethods {
-    const inner = this.inner as (RawClient & Partial<PubSubMethods>) | undefined;
-    if (inner?.subscribe === undefined || inner.unsubscribe === undefined) throw new Error('Not connected.');
-    return inner as PubSubMethods;
-  }
-}
-
-interface PubSubMethods {
-  subscribe(channels: string[], listener: (message: string, channel: string) => void): Promise<unknown>;
-  unsubscribe(channels: string[], listener: (message: string, channel: string) => void): Promise<unknown>;
-}
+const MOVED_AWAY = /^(MOVED|CLUSTERDOWN|READONLY|LOADING|MASTERDOWN)\b/;
 
 // The slot map of each cluster, shared by its readers for a moment: readers that start together ask once.
 const topologies = new WeakMap<RedisClusterConnection, { at: number; masters: Promise<SlotRange[]> }>();

@@ -1,5 +1,6 @@
 import { createClient } from 'redis';
 import type { RawClient } from './connection.js';
+import { LocatedClient } from './located-client.js';
 import type { RedisSentinelConnection } from './options.js';
 
 // Redis Sentinel support. Each broker connection asks the sentinels where the master of `name` is when it
@@ -13,108 +14,20 @@ type ClientSettings = Record<string, unknown>;
 
 /** A client of its own to the current master, found through the sentinels when it connects. */
 export function sentinelClient(sentinel: RedisSentinelConnection, name: string, settings: ClientSettings): RawClient {
-  return new SentinelMasterClient(sentinel, name, settings);
+  return new LocatedClient(
+    { find: () => masterUrl(sentinel), check: (client, url) => checkMaster(sentinel, client, url), dropOn: DROPPED },
+    name,
+    settings,
+  );
 }
 
 const DROPPED = /^(READONLY|UNBLOCKED|LOADING|MASTERDOWN)\b/;
 
-class SentinelMasterClient implements RawClient {
-  private inner: RawClient | undefined;
-  private connecting = false;
-  private destroyed = false;
-  private readonly listeners: { event: 'error' | 'connect'; listener: (error?: unknown) => void }[] = [];
-
-  constructor(
-    private readonly sentinel: RedisSentinelConnection,
-    private readonly name: string,
-    private readonly settings: ClientSettings,
-  ) {}
-
-  get isOpen(): boolean {
-    return !this.destroyed && (this.connecting || (this.inner?.isOpen ?? false));
+async function checkMaster(sentinel: RedisSentinelConnection, client: RawClient, url: string): Promise<void> {
+  const role = (await client.sendCommand(['ROLE'])) as unknown[];
+  if (!Array.isArray(role) || role[0] !== 'master') {
+    throw new Error(`Sentinel named ${url} as the master of ${sentinel.name}, but it is a ${String(role?.[0])}.`);
   }
-
-  get isReady(): boolean {
-    return !this.destroyed && (this.inner?.isReady ?? false);
-  }
-
-  async connect(): Promise<unknown> {
-    this.connecting = true;
-    try {
-      const url = await masterUrl(this.sentinel);
-      if (this.destroyed) throw new Error('The connection was closed while it looked for the master.');
-      const inner = createClient({
-        ...this.settings,
-        url,
-        name: this.name,
-        socket: { reconnectStrategy: false },
-      } as never) as unknown as RawClient;
-      for (const { event, listener } of this.listeners) inner.on(event as 'error', listener);
-      this.inner = inner;
-      await inner.connect();
-      const role = (await inner.sendCommand(['ROLE'])) as unknown[];
-      if (!Array.isArray(role) || role[0] !== 'master') {
-        throw new Error(
-          `Sentinel named ${url} as the master of ${this.sentinel.name}, but it is a ${String(role?.[0])}.`,
-        );
-      }
-      return undefined;
-    } catch (error) {
-      this.destroy();
-      throw error;
-    } finally {
-      this.connecting = false;
-    }
-  }
-
-  async sendCommand(args: readonly string[]): Promise<unknown> {
-    const inner = this.inner;
-    if (inner === undefined) throw new Error('Not connected.');
-    try {
-      return await inner.sendCommand(args);
-    } catch (error) {
-      if (error instanceof Error && DROPPED.test(error.message)) {
-        this.destroy();
-        for (const { event, listener } of this.listeners) if (event === 'error') listener(error);
-      }
-      throw error;
-    }
-  }
-
-  destroy(): void {
-    this.destroyed = true;
-    try {
-      if (this.inner?.isOpen) this.inner.destroy();
-    } catch {
-      // Already torn down.
-    }
-  }
-
-  on(event: 'error' | 'connect', listener: (error?: unknown) => void): this {
-    this.listeners.push({ event, listener });
-    this.inner?.on(event as 'error', listener);
-    return this;
-  }
-
-  // The pub/sub methods of the master's client, for the resumable streams' subscriber connection.
-  async subscribe(channels: string[], listener: (message: string, channel: string) => void): Promise<unknown> {
-    return await this.pubSub().subscribe(channels, listener);
-  }
-
-  async unsubscribe(channels: string[], listener: (message: string, channel: string) => void): Promise<unknown> {
-    return await this.pubSub().unsubscribe(channels, listener);
-  }
-
-  private pubSub(): PubSubMethods {
-    const inner = this.inner as (RawClient & Partial<PubSubMethods>) | undefined;
-    if (inner?.subscribe === undefined || inner.unsubscribe === undefined) throw new Error('Not connected.');
-    return inner as PubSubMethods;
-  }
-}
-
-interface PubSubMethods {
-  subscribe(channels: string[], listener: (message: string, channel: string) => void): Promise<unknown>;
-  unsubscribe(channels: string[], listener: (message: string, channel: string) => void): Promise<unknown>;
 }
 
 /**
