@@ -1,11 +1,9 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll } from 'vitest';
-import { redisCommand, redisServerPath } from './redis.js';
+import { redisCommand } from './redis.js';
+import { RedisProcesses, startedForSuite } from './redis-processes.js';
 import { freePort } from './server.js';
 import { sleep } from './wait.js';
 
@@ -44,57 +42,20 @@ export interface RedisClusterServers {
 const run = promisify(execFile);
 const NODE_TIMEOUT = 2000;
 
-// Every node any cluster of this process started, killed if the process exits before the suite closes them.
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
 /**
  * A cluster for the tests of the calling describe block: started in `beforeAll`, closed in `afterAll` — also when
  * `beforeAll` timed out while it was starting (its nodes are then closed once the start settles).
  */
 export function redisClusterForSuite(timeout = 60_000): () => RedisClusterServers {
-  let starting: Promise<RedisClusterServers> | undefined;
-  let servers: RedisClusterServers | undefined;
-  beforeAll(async () => {
-    starting = startRedisCluster();
-    servers = await starting;
-  }, timeout);
-  afterAll(async () => {
-    const started = await starting?.catch(() => undefined);
-    await started?.close();
-  });
-  return () => {
-    if (servers === undefined) throw new Error('The Redis Cluster starts in beforeAll: use it in tests only.');
-    return servers;
-  };
+  return startedForSuite('The Redis Cluster', startRedisCluster, timeout);
 }
 
 export async function startRedisCluster(): Promise<RedisClusterServers> {
-  const binary = redisServerPath();
-  if (binary === undefined) throw new Error('redis-server is not installed.');
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const child of live) child.kill('SIGKILL');
-    });
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'ssekit-cluster-'));
-  const children = new Map<string, ChildProcess>();
-  const logs = () => clusterLogs(dir);
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await Promise.all([...children.values()].map((child) => stop(child)));
-    children.clear();
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const processes = new RedisProcesses('ssekit-cluster-');
+  const logs = () => processes.logs();
   try {
-    for (let i = 0; i < 6; i++) {
-      const { port, child } = await startNode(binary, dir);
-      children.set(`redis://127.0.0.1:${port}`, child);
-    }
-    const urls = [...children.keys()];
+    for (let i = 0; i < 6; i++) await processes.start((port) => nodeArgs(processes.dir, port), clusterPort);
+    const urls = processes.urls;
     await run(
       'redis-cli',
       ['--cluster', 'create', ...urls.map((u) => new URL(u).host), '--cluster-replicas', '1', '--cluster-yes'],
@@ -104,14 +65,14 @@ export async function startRedisCluster(): Promise<RedisClusterServers> {
       urls,
       async masters() {
         const masters: string[] = [];
-        for (const url of children.keys()) {
+        for (const url of processes.urls) {
           const info = await redisCommand(url, ['ROLE'], 1000).catch(() => undefined);
           if (Array.isArray(info) && info[0] === 'master') masters.push(url);
         }
         return masters;
       },
       async masterOf(key) {
-        for (const url of children.keys()) {
+        for (const url of processes.urls) {
           const slot = await redisCommand(url, ['CLUSTER', 'KEYSLOT', key], 1000).catch(() => undefined);
           const ranges = await slotRanges(url);
           const owner = ranges?.find((r) => r.from <= Number(slot) && Number(slot) <= r.to)?.master;
@@ -119,21 +80,17 @@ export async function startRedisCluster(): Promise<RedisClusterServers> {
         }
         throw new Error(`No live node of the cluster said which master serves ${key}.`);
       },
-      async kill(url) {
-        const child = children.get(url);
-        children.delete(url);
-        if (child !== undefined) await stop(child);
-      },
+      kill: (url) => processes.kill(url),
       async waitUntilOk(timeout = 30_000) {
         const deadline = Date.now() + timeout;
-        while (!(await healthy([...children.keys()]))) {
+        while (!(await healthy(processes.urls))) {
           if (Date.now() > deadline) {
             throw new Error(`The Redis Cluster did not recover within ${timeout} ms. Node logs:\n${logs()}`);
           }
           await sleep(100);
         }
       },
-      close,
+      close: () => processes.close(),
     };
     // Handed over only once it can fail over: every node agrees, every replica has its master's data.
     const deadline = Date.now() + 30_000;
@@ -143,60 +100,41 @@ export async function startRedisCluster(): Promise<RedisClusterServers> {
     }
     return servers;
   } catch (error) {
-    await close();
+    await processes.close();
     throw error;
   }
 }
 
-/** Starts one node on ports free for both its clients and its cluster bus (port + 10000), retrying on a race. */
-async function startNode(binary: string, dir: string): Promise<{ port: number; child: ChildProcess }> {
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await clusterPort();
-    const logfile = join(dir, `node-${port}.log`);
-    const child = spawn(
-      binary,
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        join(dir, `nodes-${port}.conf`),
-        '--cluster-node-timeout',
-        String(NODE_TIMEOUT),
-        '--cluster-replica-validity-factor',
-        '0',
-        '--repl-diskless-sync-delay',
-        '0',
-        '--repl-ping-replica-period',
-        '1',
-        '--appendonly',
-        'no',
-        '--save',
-        '',
-        '--dir',
-        dir,
-        '--logfile',
-        logfile,
-        '--loglevel',
-        'notice',
-      ],
-      { stdio: 'ignore' },
-    );
-    live.add(child);
-    child.once('exit', () => live.delete(child));
-    try {
-      await untilPing(port, child);
-      return { port, child };
-    } catch (error) {
-      lastError = error;
-      await stop(child);
-    }
-  }
-  throw new Error(`Could not start a cluster node: ${String(lastError)}\n${clusterLogs(dir)}`);
+/** The arguments of one node: no persistence, and the timings the comment at the top explains. */
+function nodeArgs(dir: string, port: number): string[] {
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    join(dir, `nodes-${port}.conf`),
+    '--cluster-node-timeout',
+    String(NODE_TIMEOUT),
+    '--cluster-replica-validity-factor',
+    '0',
+    '--repl-diskless-sync-delay',
+    '0',
+    '--repl-ping-replica-period',
+    '1',
+    '--appendonly',
+    'no',
+    '--save',
+    '',
+    '--dir',
+    dir,
+    '--logfile',
+    join(dir, `node-${port}.log`),
+    '--loglevel',
+    'notice',
+  ];
 }
 
 /**
@@ -255,41 +193,4 @@ async function replicasSynced(urls: string[]): Promise<boolean> {
   );
   const replicas = infos.filter((info) => info.includes('role:slave'));
   return replicas.length === 3 && replicas.every((info) => info.includes('master_link_status:up'));
-}
-
-function clusterLogs(dir: string): string {
-  if (!existsSync(dir)) return '(no logs)';
-  const out: string[] = [];
-  for (const name of readdirSafe(dir).filter((n) => n.endsWith('.log'))) {
-    const lines = readFileSync(join(dir, name), 'utf8').trim().split('\n').slice(-8);
-    out.push(`--- ${name}\n${lines.join('\n')}`);
-  }
-  return out.join('\n');
-}
-
-function readdirSafe(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
-
-async function untilPing(port: number, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while ((await redisCommand(`redis://127.0.0.1:${port}`, ['PING'], 500).catch(() => '')) !== 'PONG') {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`redis-server on port ${port} exited at start.`);
-    }
-    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start.`);
-    await sleep(20);
-  }
 }

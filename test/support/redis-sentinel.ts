@@ -1,10 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
-import { redisCommand, redisServerPath } from './redis.js';
-import { freePort } from './server.js';
+import { redisCommand } from './redis.js';
+import { RedisProcesses, startedForSuite } from './redis-processes.js';
 import { sleep } from './wait.js';
 
 // Redis Sentinel for the tests: a master, one replica (`--replicaof`) and three sentinels (`redis-server <conf>
@@ -27,66 +24,15 @@ export interface RedisSentinelServers {
   close(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
 /** Master, replica and sentinels for the calling describe block; closed in afterAll even after a timed-out start. */
 export function redisSentinelForSuite(timeout = 60_000): () => RedisSentinelServers {
-  let starting: Promise<RedisSentinelServers> | undefined;
-  let servers: RedisSentinelServers | undefined;
-  beforeAll(async () => {
-    starting = startRedisSentinel();
-    servers = await starting;
-  }, timeout);
-  afterAll(async () => {
-    const started = await starting?.catch(() => undefined);
-    await started?.close();
-  });
-  return () => {
-    if (servers === undefined) throw new Error('Redis Sentinel starts in beforeAll: use it in tests only.');
-    return servers;
-  };
+  return startedForSuite('Redis Sentinel', startRedisSentinel, timeout);
 }
 
 export async function startRedisSentinel(): Promise<RedisSentinelServers> {
-  const binary = redisServerPath();
-  if (binary === undefined) throw new Error('redis-server is not installed.');
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const child of live) child.kill('SIGKILL');
-    });
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'ssekit-sentinel-'));
-  const children = new Map<string, ChildProcess>();
-  const logs = () => tails(dir);
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await Promise.all([...children.values()].map((child) => stop(child)));
-    children.clear();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const start = async (args: (port: number) => string[]): Promise<string> => {
-    let lastError: unknown;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const port = await freePort();
-      const child = spawn(binary, args(port), { stdio: 'ignore' });
-      live.add(child);
-      child.once('exit', () => live.delete(child));
-      const url = `redis://127.0.0.1:${port}`;
-      try {
-        await untilPing(url, child);
-        children.set(url, child);
-        return url;
-      } catch (error) {
-        lastError = error;
-        await stop(child);
-      }
-    }
-    throw new Error(`Could not start redis-server: ${String(lastError)}\n${logs()}`);
-  };
+  const processes = new RedisProcesses('ssekit-sentinel-');
+  const { dir } = processes;
+  const logs = () => processes.logs();
   const server = (extra: string[]) => (port: number) => [
     '--port',
     String(port),
@@ -105,13 +51,13 @@ export async function startRedisSentinel(): Promise<RedisSentinelServers> {
     ...extra,
   ];
   try {
-    const master = await start(server([]));
+    const master = await processes.start(server([]));
     const masterPort = new URL(master).port;
-    const replica = await start(server(['--replicaof', '127.0.0.1', masterPort]));
+    const replica = await processes.start(server(['--replicaof', '127.0.0.1', masterPort]));
     const sentinelUrls: string[] = [];
     for (let i = 0; i < 3; i++) {
       sentinelUrls.push(
-        await start((port) => {
+        await processes.start((port) => {
           const conf = join(dir, `sentinel-${port}.conf`);
           writeFileSync(
             conf,
@@ -146,11 +92,7 @@ export async function startRedisSentinel(): Promise<RedisSentinelServers> {
         }
         throw new Error('No sentinel named the master.');
       },
-      async kill(url) {
-        const child = children.get(url);
-        children.delete(url);
-        if (child !== undefined) await stop(child);
-      },
+      kill: (url) => processes.kill(url),
       async waitForFailover(old, timeout = 30_000) {
         const deadline = Date.now() + timeout;
         for (;;) {
@@ -164,7 +106,7 @@ export async function startRedisSentinel(): Promise<RedisSentinelServers> {
           await sleep(100);
         }
       },
-      close,
+      close: () => processes.close(),
     };
     // Handed over once a failover can happen: the replica has synced, and every sentinel knows it and the others.
     const deadline = Date.now() + 30_000;
@@ -183,32 +125,7 @@ export async function startRedisSentinel(): Promise<RedisSentinelServers> {
     }
     return servers;
   } catch (error) {
-    await close();
+    await processes.close();
     throw error;
-  }
-}
-
-function tails(dir: string): string {
-  if (!existsSync(dir)) return '(no logs)';
-  return readdirSync(dir)
-    .filter((name) => name.endsWith('.log'))
-    .map((name) => `--- ${name}\n${readFileSync(join(dir, name), 'utf8').trim().split('\n').slice(-8).join('\n')}`)
-    .join('\n');
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
-
-async function untilPing(url: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while ((await redisCommand(url, ['PING'], 500).catch(() => '')) !== 'PONG') {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${url} exited at start.`);
-    if (Date.now() > deadline) throw new Error(`${url} did not start.`);
-    await sleep(20);
   }
 }
