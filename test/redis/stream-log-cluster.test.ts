@@ -77,7 +77,7 @@ describe.skipIf(requirement.skip)('Redis stream log on a Redis Cluster (3 master
     let key = streamKey();
     while ((await cluster().masterOf(`${h.prefix}:rs:{${key}}:l`)) === victim) key = streamKey();
     const generation = await created(producer, key);
-    const followed = collect(reader, key);
+    const followed = await collect(reader, key);
     // While the master is down (until its replica takes over) the cluster refuses every write: appends then fail
     // with the typed error, and the producer goes on.
     let last = 0;

@@ -1,9 +1,10 @@
-import type { LogEntry, StreamLog } from '@ssekit/core/broker';
+import type { StreamLog } from '@ssekit/core/broker';
 import { createRedisBroker, type RedisBroker, type RedisBrokerOptions } from '@ssekit/redis';
 import { describe, expect, it } from 'vitest';
 import { recordingLogger } from '../support/logger.js';
 import {
   type FlakyLink,
+  keysOf,
   killClients,
   redisCommand,
   redisForSuite,
@@ -29,21 +30,6 @@ const restartable = restartableRedisRequirement();
 
 const LEASE = 300;
 const TOMBSTONE = 300;
-
-/** Every key of `prefix`'s streams that Redis still holds (SCAN, which never returns an expired key). */
-async function keysOf(url: string, pattern: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = (await redisCommand(url, ['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])) as [
-      string,
-      string[],
-    ];
-    found.push(...batch);
-    cursor = next;
-  } while (cursor !== '0');
-  return found;
-}
 
 /** Brokers on one broker key of `url`, each through its own link so that one can be cut off alone. */
 async function redisHarness(url: string, extra: RedisBrokerOptions = {}) {
@@ -133,7 +119,7 @@ describe.skipIf(requirement.skip)('Redis stream log', () => {
     const key = streamKey();
     const generation = await created(producer, key, { ttl: 1000 });
     // As a reader does: follow, then read.
-    const followed = collect(reader, key);
+    const followed = await collect(reader, key);
     expect((await reader.read(key, 0)).status).toBe('ok');
     await producer.append(key, generation, { data: 'a' });
     await waitFor(() => followed.entries.length === 1, 'the entry');
@@ -174,8 +160,7 @@ describe.skipIf(requirement.skip)('Redis stream log', () => {
     const key = streamKey();
     const created = await producer.create(key, undefined, limits());
     if (!created.ok) throw new Error('not created');
-    const got: LogEntry[] = [];
-    const stop = reader.follow(key, (entry) => got.push(entry));
+    const { entries: got, stop } = await collect(reader, key);
     teardown.defer(stop);
     await producer.append(key, created.generation, { data: 't1' });
     await waitFor(() => got.length === 1, 'the first entry');
@@ -259,8 +244,8 @@ describe.skipIf(restartable.skip)('Redis stream log: Redis restarted', () => {
     teardown.defer(producer.onCancel((k) => cancels.push(k)));
     const created = await producer.create(key, 'alice', limits());
     if (!created.ok) throw new Error('not created');
-    const got: LogEntry[] = [];
-    teardown.defer(reader.follow(key, (entry) => got.push(entry)));
+    const { entries: got, stop } = await collect(reader, key);
+    teardown.defer(stop);
     reader.setReaders(key, true);
     await producer.append(key, created.generation, { data: 'before' });
     await waitFor(() => got.length === 1, 'the first entry');
@@ -296,10 +281,10 @@ describe.skipIf(restartable.skip)('Redis stream log: Redis restarted', () => {
     const next = streamKey();
     const again = await producer.create(next, undefined, limits());
     if (!again.ok) throw new Error('not created');
-    const followed: LogEntry[] = [];
-    teardown.defer(reader.follow(next, (entry) => followed.push(entry)));
+    const followed = await collect(reader, next);
+    teardown.defer(followed.stop);
     await producer.append(next, again.generation, { data: 'new' });
-    await waitFor(() => followed.length === 1, 'an entry of the new stream', 10_000);
+    await waitFor(() => followed.entries.length === 1, 'an entry of the new stream', 10_000);
     expect(await reader.cancel(next)).toBe('cancelled');
     await waitFor(() => cancels.includes(next), 'the cancel', 10_000);
     await expectEventually(() => producer.hasReaders(key), true, 5000);

@@ -10,7 +10,7 @@ import { fastifyAdapter } from '../../packages/fastify/test/conformance-app.js';
 import type { Adapter, TestApp, TestRoute } from '../adapters/types.js';
 import { type LoadConnection, type LoadEvent, openLoadConnection, openLoadConnections } from '../support/load.js';
 import { recordingLogger } from '../support/logger.js';
-import { redisCommand, redisForSuite, redisRequirement, uniqueKey } from '../support/redis.js';
+import { keysOf, redisForSuite, redisRequirement, uniqueKey } from '../support/redis.js';
 import { mib, report } from '../support/report.js';
 import { cancelStreamOver } from '../support/resumable.js';
 import { closeAfterEach } from '../support/teardown.js';
@@ -95,21 +95,6 @@ async function settledHeap(gc: () => void): Promise<number> {
     await sleep(50);
   }
   return process.memoryUsage().heapUsed;
-}
-
-/** Every key Redis still holds under `pattern` (SCAN never returns an expired key). */
-async function keysOf(url: string, pattern: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = (await redisCommand(url, ['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])) as [
-      string,
-      string[],
-    ];
-    found.push(...batch);
-    cursor = next;
-  } while (cursor !== '0');
-  return found;
 }
 
 describe.skipIf(requirement.skip)('resumable streams under load: two instances on one Redis', () => {

@@ -278,6 +278,21 @@ export function redisCommand(url: string, args: readonly string[], timeout = 500
   });
 }
 
+/** Every key Redis holds under `pattern` (SCAN, which never returns an expired key). */
+export async function keysOf(url: string, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = (await redisCommand(url, ['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])) as [
+      string,
+      string[],
+    ];
+    found.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  return found;
+}
+
 function parseReply(buffer: Buffer, offset: number): { value: unknown; end: number } | undefined {
   const lineEnd = buffer.indexOf('\r\n', offset);
   if (lineEnd === -1) return undefined;

@@ -39,10 +39,16 @@ export function streamKey(): string {
   return randomBytes(16).toString('base64url');
 }
 
-/** Follows `key` on `log`, collecting what the listener gets. */
-export function collect(log: StreamLog, key: string): { entries: LogEntry[]; stop: () => void } {
+/**
+ * Follows `key` on `log`, collecting what the listener gets, then reads it once, as a reader does. Entries appended
+ * on another instance reach a follower from where the log placed its follow, which can be after an append another
+ * connection sent at the same moment (the contract's "follow first, then read"); once this resolves, every later
+ * append is collected.
+ */
+export async function collect(log: StreamLog, key: string): Promise<{ entries: LogEntry[]; stop: () => void }> {
   const entries: LogEntry[] = [];
   const stop = log.follow(key, (entry) => entries.push(entry));
+  await log.read(key, 0);
   return { entries, stop };
 }
 
@@ -159,8 +165,8 @@ export function streamLogContract(
       const [producer, reader] = [await h.open(), await h.open()];
       const key = streamKey();
       const generation = await created(producer, key);
-      const followed = collect(reader, key);
-      const twice = collect(reader, key);
+      const followed = await collect(reader, key);
+      const twice = await collect(reader, key);
       await producer.append(key, generation, { data: 'a' });
       await waitFor(() => followed.entries.length === 1 && twice.entries.length === 1, 'the first entry');
       twice.stop();
@@ -249,7 +255,7 @@ export function streamLogContract(
       const stopListening = producer.onCancel((k) => cancelled.push(k));
       const generation = await created(producer, key);
       await producer.append(key, generation, { data: 'tok' });
-      const follower = collect(other, key);
+      const follower = await collect(other, key);
       await sleep(50);
 
       expect(await other.cancel(key)).toBe('cancelled');
@@ -296,24 +302,26 @@ export function streamLogContract(
       expect(await a.hasReaders(key)).toBe(false);
     });
 
-    it('readers: presence outlives its lease while the instance lives (it is renewed)', async () => {
-      const h = await harness();
+    /** Two instances of the log; `a` has a reader of a new stream, which `b` has seen. */
+    async function readerOnA(h: StreamLogHarness) {
       const [a, b] = [await h.open(), await h.open()];
       const key = streamKey();
-      await created(a, key);
+      await created(b, key);
       a.setReaders(key, true);
       await expectEventually(() => b.hasReaders(key), true);
+      return { a, b, key };
+    }
+
+    it('readers: presence outlives its lease while the instance lives (it is renewed)', async () => {
+      const h = await harness();
+      const { b, key } = await readerOnA(h);
       await sleep(h.lease * 2.5);
       expect(await b.hasReaders(key)).toBe(true);
     });
 
     it('readers: presence is withdrawn when its instance closes', async () => {
       const h = await harness();
-      const [a, b] = [await h.open(), await h.open()];
-      const key = streamKey();
-      await created(b, key);
-      a.setReaders(key, true);
-      await expectEventually(() => b.hasReaders(key), true);
+      const { a, b, key } = await readerOnA(h);
       await a.close();
       await expectEventually(() => b.hasReaders(key), false, h.lease * 3);
     });
@@ -361,7 +369,7 @@ export function streamLogContract(
       const generation = await created(a, key);
       await a.append(key, generation, { data: 'tok' });
       expect((await b.read(key, 0)).status).toBe('ok');
-      const followed = collect(b, key);
+      const followed = await collect(b, key);
       await sleep(h.lease * 1.5);
       await Promise.all([a.check([key]), b.check([key]), b.check([key])]);
       await waitFor(() => followed.entries.length === 1, 'the lost entry');
@@ -405,7 +413,7 @@ export function streamLogContract(
       // Long enough for the follow and the read to land before the expiry on a busy machine.
       const generation = await created(a, key, { ttl: 1500 });
       await a.append(key, generation, { data: 'tok' });
-      const followed = collect(b, key);
+      const followed = await collect(b, key);
       expect((await b.read(key, 0)).status).toBe('ok');
       // Its producer lives (renews) but appends nothing more: the stream expires ttl after its last append.
       await expectEventually(
@@ -428,7 +436,7 @@ export function streamLogContract(
         const key = streamKey();
         const generation = await created(a, key);
         await a.append(key, generation, { data: 'tok' });
-        const followed = collect(b, key);
+        const followed = await collect(b, key);
         expect((await b.read(key, 0)).status).toBe('ok');
         await h.kill?.(a);
         const killedAt = Date.now();
