@@ -1,11 +1,12 @@
 import { createHub } from '@ssekit/core';
-import { createRedisBroker, type RedisBroker, type RedisSentinelConnection } from '@ssekit/redis';
+import { createRedisBroker, type RedisSentinelConnection } from '@ssekit/redis';
 import { describe, it } from 'vitest';
 import { openEventSource } from '../support/clients.js';
 import { broadcastThroughFailover } from '../support/failover.js';
 import { recordingLogger } from '../support/logger.js';
-import { type Instance, redisCommand, redisRequirement, startInstance, uniqueKey } from '../support/redis.js';
+import { type Instance, redisRequirement, startInstance, uniqueKey } from '../support/redis.js';
 import { type RedisSentinelServers, redisSentinelForSuite, SENTINEL_MASTER } from '../support/redis-sentinel.js';
+import { brokerStreamsHarness } from '../support/redis-stream-log.js';
 import { type StreamLogHarness, streamLogContract } from '../support/stream-log-contract.js';
 import { closeAfterEach } from '../support/teardown.js';
 
@@ -17,37 +18,9 @@ function connection(servers: RedisSentinelServers): { sentinel: RedisSentinelCon
 
 /** Brokers on one broker key, through the sentinels. */
 function sentinelHarness(servers: RedisSentinelServers): StreamLogHarness {
-  const prefix = uniqueKey('streams');
-  const logger = recordingLogger();
-  const opened: RedisBroker[] = [];
-  return {
-    // Leases of a second: a round trip through a connection the sentinels handed out can take a few hundred ms on a
-    // loaded machine, and a 300 ms producer lease would lapse between two renewals.
-    lease: 1000,
-    tombstone: 300,
-    async open() {
-      const broker = createRedisBroker(connection(servers), {
-        key: prefix,
-        logger,
-        streamTombstone: 300,
-        streamReaderLease: 1000,
-        streamProducerLease: 1000,
-      });
-      opened.push(broker);
-      return broker.streams;
-    },
-    async leftovers(key) {
-      const master = await servers.master();
-      const base = `${prefix}:rs:{${key}}`;
-      let left = 0;
-      for (const suffix of ['l', 'm', 't', 'r'])
-        left += Number(await redisCommand(master, ['EXISTS', `${base}:${suffix}`]));
-      return left;
-    },
-    async close() {
-      for (const broker of opened.splice(0)) await broker.close();
-    },
-  };
+  // Leases of a second: a round trip through a connection the sentinels handed out can take a few hundred ms on a
+  // loaded machine, and a 300 ms producer lease would lapse between two renewals.
+  return brokerStreamsHarness(connection(servers), { lease: 1000, tombstone: 300 }, () => servers.master());
 }
 
 describe.skipIf(requirement.skip)('Redis broker through Redis Sentinel (a master, a replica, 3 sentinels)', () => {

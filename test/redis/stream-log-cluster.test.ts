@@ -1,8 +1,7 @@
-import { createRedisBroker, type RedisBroker } from '@ssekit/redis';
 import { describe, expect, it } from 'vitest';
-import { recordingLogger } from '../support/logger.js';
-import { redisCommand, redisRequirement, uniqueKey } from '../support/redis.js';
+import { redisRequirement } from '../support/redis.js';
 import { type RedisClusterServers, redisClusterForSuite } from '../support/redis-cluster.js';
+import { brokerStreamsHarness } from '../support/redis-stream-log.js';
 import {
   collect,
   created,
@@ -20,41 +19,11 @@ const TOMBSTONE = 300;
 
 /** Brokers on one broker key of the cluster. */
 function clusterHarness(cluster: RedisClusterServers): StreamLogHarness & { prefix: string } {
-  const prefix = uniqueKey('streams');
-  const logger = recordingLogger();
-  const opened: RedisBroker[] = [];
-  return {
-    prefix,
-    lease: LEASE,
-    tombstone: TOMBSTONE,
-    async open() {
-      const broker = createRedisBroker(
-        { cluster: { rootNodes: cluster.urls.map((url) => ({ url })) } },
-        {
-          key: prefix,
-          partitions: 3,
-          logger,
-          streamTombstone: TOMBSTONE,
-          streamReaderLease: LEASE,
-          streamProducerLease: LEASE,
-        },
-      );
-      opened.push(broker);
-      return broker.streams;
-    },
-    // A stream's keys share its hash tag, so they live on one master: the one that serves its log.
-    async leftovers(key) {
-      const base = `${prefix}:rs:{${key}}`;
-      const master = await cluster.masterOf(`${base}:l`);
-      let left = 0;
-      for (const suffix of ['l', 'm', 't', 'r'])
-        left += Number(await redisCommand(master, ['EXISTS', `${base}:${suffix}`]));
-      return left;
-    },
-    async close() {
-      for (const broker of opened.splice(0)) await broker.close();
-    },
-  };
+  return brokerStreamsHarness(
+    { cluster: { rootNodes: cluster.urls.map((url) => ({ url })) } },
+    { lease: LEASE, tombstone: TOMBSTONE, partitions: 3 },
+    (key) => cluster.masterOf(key),
+  );
 }
 
 describe.skipIf(requirement.skip)('Redis stream log on a Redis Cluster (3 masters, 3 replicas)', () => {
