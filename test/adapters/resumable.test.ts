@@ -129,18 +129,13 @@ describe.each(adapters)('$name', (adapter) => {
     expect(status).toBe(410);
   });
 
-  it('cancels with Ssekit-Stream-Action: 204, the producer signal aborted within 100 ms, the reader ends', async () => {
+  it('cancels with Ssekit-Stream-Action: 204 once the producer signal is aborted, and the reader ends', async () => {
     const { url, source } = await chat();
     const raw = teardown.track(await startStream(url, '{}', { 'x-user': 'alice' }));
     await producing(source);
-    // Timed by the abort itself, not by polling for it.
-    let abortedAt = Number.NaN;
-    source.signal?.addEventListener('abort', () => (abortedAt = performance.now()));
-    const started = performance.now();
     const answer = teardown.track(await cancelStreamOver(url, keyOf(raw), { 'x-user': 'alice' }));
     expect(answer.status).toBe(204);
-    await waitFor(() => source.signal?.aborted === true, 'the abort', 1000);
-    expect(abortedAt - started).toBeLessThan(100);
+    expect(source.signal?.aborted).toBe(true);
     expect((await readToEnd(raw)).at(-1)).toEqual(['2', 'ssekit-error', '{"reason":"cancelled"}']);
   });
 

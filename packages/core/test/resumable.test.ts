@@ -229,31 +229,22 @@ describe('producer lifecycle', () => {
     await waitFor(() => source.signal?.aborted === true, 'the producer to be abandoned', 2000);
   });
 
-  it('hub.cancelStream() aborts its signal with "cancelled" within 100 ms and ends every reader', async () => {
+  // The time a cancel takes to reach a producer on another instance is measured in the load test (under 100 ms);
+  // on one instance it is no time at all: the signal is aborted before the cancel resolves.
+  it('hub.cancelStream() has aborted its signal with "cancelled" when it resolves, and ends every reader', async () => {
     const { hub, key, source, raw } = await running();
-    const started = performance.now();
-    let abortedAfter = Number.POSITIVE_INFINITY;
-    source.signal?.addEventListener('abort', () => {
-      abortedAfter = performance.now() - started;
-    });
     expect(await hub.cancelStream(key)).toBe('cancelled');
-    await waitFor(() => source.signal?.aborted === true, 'the abort', 1000);
-    expect(abortedAfter).toBeLessThan(100);
+    expect(source.signal?.aborted).toBe(true);
     expect(source.signal?.reason).toBe('cancelled');
     expect((await readToEnd(raw)).at(-1)).toEqual(['2', 'ssekit-error', '{"reason":"cancelled"}']);
     expect(await hub.cancelStream(key)).toBe('ended');
   });
 
-  it('the HTTP cancel answers 204 and aborts the signal within 100 ms', async () => {
+  it('the HTTP cancel answers 204 once the producer signal is aborted', async () => {
     const { url, key, source, raw } = await running();
-    // Timed by the abort itself, not by polling for it.
-    let abortedAt = Number.NaN;
-    source.signal?.addEventListener('abort', () => (abortedAt = performance.now()));
-    const started = performance.now();
     const answer = track(await cancelStreamOver(url, key));
     expect(answer.status).toBe(204);
-    await waitFor(() => source.signal?.aborted === true, 'the abort', 1000);
-    expect(abortedAt - started).toBeLessThan(100);
+    expect(source.signal?.aborted).toBe(true);
     expect((await readToEnd(raw)).at(-1)?.[1]).toBe('ssekit-error');
   });
 
