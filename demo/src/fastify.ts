@@ -16,6 +16,9 @@ export async function createFastifyApp(app: DemoApp): Promise<FastifyInstance> {
     bodyLimit: 16 * 1024,
     // Client ids may be 256 characters (ssekit's limit), 768 once percent-encoded; Fastify's default stops at 100.
     routerOptions: { maxParamLength: 3 * MAX_NAME_LENGTH },
+    // A tab that comes back while the server closes gets a retry hint it follows, not a 503 that ends its
+    // EventSource for good (docs/fastify.md, "Shutting down").
+    return503OnClosing: false,
   });
   // The notification registry's API takes `message` as a form field too; Fastify parses JSON only, out of the box.
   server.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {

@@ -160,11 +160,13 @@ describe.skipIf(skip).each<Framework>(['express', 'fastify'])('the demo page on 
       await first.close();
       second = await startDemo({ ...options, port: first.port });
       // A new process has a new history: the cursor is foreign to it, and the hub says so instead of ignoring it.
-      const report = await tab.page.waitForSelector('#resume-info[data-state="reset"]', { timeout: 30_000 });
-      expect(await report.textContent()).toContain('could not resume');
+      expect(await tab.waitForReport('reset', 30_000)).toContain('could not resume');
       await tab.waitForState('open');
       await tab.waitForTick(3);
-      expect(await tab.facts()).toMatchObject({ reconnects: 1, missing: 0, duplicates: 0 });
+      // One reconnect, or two when the first came while the old server was closing (answered with a retry hint).
+      const facts = await tab.facts();
+      expect(facts).toMatchObject({ missing: 0, duplicates: 0 });
+      expect(facts.reconnects).toBeGreaterThanOrEqual(1);
     } finally {
       await first.close();
       await second?.close();

@@ -172,6 +172,33 @@ export class DemoPage {
   }
 
   /** Waits for the resume report and returns its state (`resumed`, `gap`, `reset`) and text. */
+  /**
+   * Waits until the resume report says `state` ('reset', 'resumed'...); on a timeout, fails with what the page shows
+   * instead (connection facts, the report, the last events it logged), which a bare selector timeout does not say.
+   */
+  async waitForReport(state: string, timeout = 15_000): Promise<string> {
+    try {
+      const node = await this.page.waitForSelector(`#resume-info[data-state="${state}"]`, { timeout });
+      return ((await node.textContent()) ?? '').trim();
+    } catch (error) {
+      // A string, evaluated in the page: this package is typed without the DOM library.
+      const shown = await this.page
+        .evaluate(`({
+          conn: document.getElementById('conn-state')?.textContent?.trim(),
+          report: document.getElementById('resume-info')?.dataset.state,
+          reportText: document.getElementById('resume-info')?.textContent?.trim(),
+          log: [...document.querySelectorAll('#log li')].slice(0, 8).map((li) => li.textContent?.trim()),
+        })`)
+        .catch((e: unknown) => String(e));
+      const facts = await this.facts().catch((e: unknown) => String(e));
+      throw new Error(
+        `The resume report did not say "${state}" within ${timeout} ms. The page shows ${JSON.stringify(shown)}; ` +
+          `facts ${JSON.stringify(facts)}; page errors ${JSON.stringify(this.errors)}.`,
+        { cause: error },
+      );
+    }
+  }
+
   async waitForResume(timeout = 15_000): Promise<{ state: string; text: string }> {
     const node = await this.page.waitForSelector('#resume-info:is([data-state="resumed"], [data-state="gap"])', {
       timeout,

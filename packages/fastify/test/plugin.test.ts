@@ -246,6 +246,49 @@ describe('the request lifecycle', () => {
   });
 });
 
+describe('requests that arrive while app.close() runs', () => {
+  /** An app whose close is held in a preClose hook (as a slow one of the app's own would) until `release()`. */
+  async function closingApp(options: { return503OnClosing?: boolean }) {
+    const app = Fastify(options);
+    await app.register(ssekit);
+    app.get('/events', { sse: true }, async () => {});
+    let release: () => void = () => undefined;
+    let held = false;
+    app.addHook('preClose', async () => {
+      held = true;
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    });
+    const { url } = await start(app);
+    const closed = app.close();
+    await waitFor(() => held, 'app.close() to reach the preClose hook');
+    return {
+      url,
+      async finish() {
+        release();
+        await closed;
+      },
+    };
+  }
+
+  it('with return503OnClosing: false, an SSE request gets status 200 and a retry hint, which EventSource follows', async () => {
+    const app = await closingApp({ return503OnClosing: false });
+    const client = await connect(`${app.url}/events`);
+    await client.waitForEnd();
+    expect(client.status).toBe(200);
+    expect(client.text).toMatch(/^retry: \d+\n\n$/);
+    await app.finish();
+  });
+
+  it('by default, Fastify answers 503, which ends an EventSource for good (why the docs advise the option)', async () => {
+    const app = await closingApp({});
+    const client = await connect(`${app.url}/events`);
+    expect(client.status).toBe(503);
+    await app.finish();
+  });
+});
+
 describe('closing with a hub the plugin did not create', () => {
   it('ends the app\'s streams on a route\'s own hub with reason "shutdown" and leaves that hub open', async () => {
     const routeHub = createHub();
