@@ -28,7 +28,15 @@ export {
   MemoryStreamLog,
   type MemoryStreamLogOptions,
 } from './memory-stream-log.js';
-export { checkAppend, checkLimits, checkListener, checkPosition, checkStreamKey } from './stream-log-checks.js';
+export {
+  checkAppend,
+  checkLeases,
+  checkLimits,
+  checkListener,
+  checkPosition,
+  checkStreamKey,
+  checkStreamKeys,
+} from './stream-log-checks.js';
 export {
   type AppendResult,
   type CreateResult,

@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { SseError, SseTypeError } from './errors.js';
-import { checkAppend, checkLimits, checkListener, checkPosition, checkStreamKey } from './stream-log-checks.js';
+import {
+  checkAppend,
+  checkLeases,
+  checkLimits,
+  checkListener,
+  checkPosition,
+  checkStreamKey,
+  checkStreamKeys,
+} from './stream-log-checks.js';
 import {
   type AppendResult,
   type CreateResult,
@@ -222,7 +230,7 @@ export class MemoryStreamLog implements StreamLog {
   }
 
   async check(keys: readonly string[]): Promise<void> {
-    checkKeys(keys);
+    checkStreamKeys(keys);
     const now = Date.now();
     for (const key of keys) {
       const stored = this.streams.get(key);
@@ -295,23 +303,6 @@ export class MemoryStreamLog implements StreamLog {
 }
 
 const LOST: StreamEnd = { type: 'error', reason: 'lost' };
-
-function checkLeases(streams: unknown): void {
-  if (!Array.isArray(streams)) {
-    throw new SseTypeError('SSE_INVALID_FIELD', 'renew() takes an array of { key, generation }.');
-  }
-  for (const item of streams as { key?: unknown; generation?: unknown }[]) {
-    checkStreamKey(item?.key);
-    if (typeof item.generation !== 'string' || item.generation === '') {
-      throw new SseTypeError('SSE_INVALID_FIELD', 'renew() needs the generation create() answered for each stream.');
-    }
-  }
-}
-
-function checkKeys(keys: unknown): void {
-  if (!Array.isArray(keys)) throw new SseTypeError('SSE_INVALID_FIELD', 'check() takes an array of stream keys.');
-  for (const key of keys) checkStreamKey(key);
-}
 
 function sizeOf(entry: LogAppend): number {
   return Buffer.byteLength(entry.data) + (entry.event === undefined ? 0 : Buffer.byteLength(entry.event));

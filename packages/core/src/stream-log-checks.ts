@@ -1,6 +1,6 @@
 import { SseRangeError, SseTypeError } from './errors.js';
 import { assertStreamKey } from './resumable-protocol.js';
-import type { LogEntry, StreamEnd, StreamLogLimits } from './stream-log-contract.js';
+import type { LogEntry, ProducerLease, StreamEnd, StreamLogLimits } from './stream-log-contract.js';
 
 // The input checks every StreamLog makes, shared so that the in-memory log and @ssekit/redis refuse the same things
 // with the same errors.
@@ -76,4 +76,25 @@ export function checkListener(listener: unknown, method: 'follow' | 'onCancel'):
   if (typeof listener !== 'function') {
     throw new SseTypeError('SSE_INVALID_FIELD', `${method}() takes a listener function.`);
   }
+}
+
+/** Validates the leases given to `renew()`: an array of `{ key, generation }`, each generation as `create()` answered. */
+export function checkLeases(streams: unknown): readonly ProducerLease[] {
+  if (!Array.isArray(streams)) {
+    throw new SseTypeError('SSE_INVALID_FIELD', 'renew() takes an array of { key, generation }.');
+  }
+  for (const item of streams as { key?: unknown; generation?: unknown }[]) {
+    checkStreamKey(item?.key);
+    if (typeof item.generation !== 'string' || item.generation === '') {
+      throw new SseTypeError('SSE_INVALID_FIELD', 'renew() needs the generation create() answered for each stream.');
+    }
+  }
+  return streams as ProducerLease[];
+}
+
+/** Validates the stream keys given to `check()`. */
+export function checkStreamKeys(keys: unknown): readonly string[] {
+  if (!Array.isArray(keys)) throw new SseTypeError('SSE_INVALID_FIELD', 'check() takes an array of stream keys.');
+  for (const key of keys) checkStreamKey(key);
+  return keys as string[];
 }

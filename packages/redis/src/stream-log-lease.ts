@@ -1,5 +1,4 @@
-import { SseTypeError } from '@ssekit/core';
-import { checkStreamKey, type ProducerLease } from '@ssekit/core/broker';
+import { checkLeases, checkStreamKeys, type ProducerLease } from '@ssekit/core/broker';
 import type { Connection } from './connection.js';
 import { encodeEntry, type StreamKeys, terminalEntry } from './stream-log-codec.js';
 import { CHECK, RENEW, runScript, unexpectedReply } from './stream-log-script.js';
@@ -13,15 +12,7 @@ export async function renewLeases(
   keys: (key: string) => StreamKeys,
   streams: readonly ProducerLease[],
 ): Promise<void> {
-  if (!Array.isArray(streams)) {
-    throw new SseTypeError('SSE_INVALID_FIELD', 'renew() takes an array of { key, generation }.');
-  }
-  for (const item of streams as { key?: unknown; generation?: unknown }[]) {
-    checkStreamKey(item?.key);
-    if (typeof item.generation !== 'string' || item.generation === '') {
-      throw new SseTypeError('SSE_INVALID_FIELD', 'renew() needs the generation create() answered for each stream.');
-    }
-  }
+  checkLeases(streams);
   await Promise.all(
     streams.map(({ key, generation }) =>
       runScript(
@@ -46,8 +37,7 @@ export async function checkProducers(
   streams: readonly string[],
   gone: (key: string) => void,
 ): Promise<void> {
-  if (!Array.isArray(streams)) throw new SseTypeError('SSE_INVALID_FIELD', 'check() takes an array of stream keys.');
-  for (const key of streams) checkStreamKey(key);
+  checkStreamKeys(streams);
   const lost = encodeEntry(terminalEntry('lost'));
   await Promise.all(
     streams.map(async (key) => {
