@@ -54,10 +54,7 @@ describe.skipIf(noBrowser || noRedis)('the chat panel on two instances over Redi
     const before = await started();
     const tab = await tabs.open(balancer.address, 'erin');
     const prompt = 'Resume me elsewhere';
-    await tab.ask(prompt);
-    await tab.waitForTokens(10);
-    await tab.click('#chat-drop');
-    const chat = await tab.waitForChat(['done', 'error']);
+    const chat = await tab.askAndDrop(prompt);
     expect(chat).toMatchObject({ status: 'done', connections: 2, missing: 0, repeated: 0 });
     expect(chat.answer).toBe(answerTokens(prompt).join(''));
 

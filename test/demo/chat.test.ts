@@ -50,10 +50,7 @@ describe.skipIf(skip).each<Framework>(['express', 'fastify'])('the chat panel on
   it('resumes a dropped answer where it stopped, with no token missing or repeated', async () => {
     const tab = await open('bob');
     const prompt = 'Drop me halfway';
-    await tab.ask(prompt);
-    await tab.waitForTokens(10);
-    await tab.click('#chat-drop');
-    const chat = await tab.waitForChat(['done', 'error']);
+    const chat = await tab.askAndDrop(prompt);
     expect(chat).toMatchObject({ status: 'done', connections: 2, missing: 0, repeated: 0 });
     expect(chat.answer).toBe(answerTokens(prompt).join(''));
     const drop = chat.log.find((entry) => entry.kind === 'drop');

@@ -137,6 +137,17 @@ export class DemoPage {
     ]);
   }
 
+  /**
+   * Asks `prompt`, drops the answer's connection after 10 tokens with the panel's button (the page resumes it), and
+   * waits until the answer is done or failed.
+   */
+  async askAndDrop(prompt: string): Promise<ChatFacts> {
+    await this.ask(prompt);
+    await this.waitForTokens(10);
+    await this.click('#chat-drop');
+    return this.waitForChat(['done', 'error']);
+  }
+
   /** Waits until the chat's answer shows `count` tokens or more. */
   async waitForTokens(count: number, timeout = 15_000): Promise<void> {
     await this.page.waitForFunction(
